@@ -1,0 +1,81 @@
+"""The `ganbench` command line (click).
+
+Errors print as one line: usage errors exit 2, runtime faults exit 1. `--debug`, anywhere
+on the command line, shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+
+import click
+
+from ..errors import GanbenchError
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return " ".join(lines) if lines else ""
+
+
+class Group(click.Group):
+    """A click group whose errors are one line on stderr and a meaningful exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in args
+        args = [a for a in args if a != "--debug"]
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:  # UsageError, BadParameter, ...: exit 2
+            if debug:
+                raise
+            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except GanbenchError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {_one_line(exc)}", err=True)
+            sys.exit(exc.exit_code)
+        except OSError as exc:
+            if debug:
+                raise
+            hint = (
+                " (the disk is full; free space and rerun: finished work is kept)"
+                if exc.errno == errno.ENOSPC
+                else ""
+            )
+            click.echo(f"Error: {_one_line(exc)}{hint}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted; rerun with --resume to continue", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(
+                f"Error: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for details)",
+                err=True,
+            )
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="ganbench")
+def cli() -> None:
+    """Train, score and compare GAN variants under one seeded training core.
+
+    Add --debug anywhere to see tracebacks.
+    """
+
+
+def main() -> None:
+    cli()
+
+
+from . import inspect, run  # noqa: E402,F401,I001  (register the commands)

@@ -1,0 +1,78 @@
+"""`ganbench list` and `ganbench table`: read-only views of the registries and of runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import PROFILES
+from ..data import DATASET_FACTORIES, DATASETS, data_root
+from . import cli
+
+
+@cli.command("list")
+def list_cmd() -> None:
+    """Every registered variant and dataset, with its key hyperparameters and paper."""
+    from ganbench.variants import VARIANTS
+
+    click.echo("Variants")
+    for v in VARIANTS.values():
+        hp = v.hyperparameters()
+        penalty = f", {hp['penalty']} x{hp['penalty_weight']:g}" if hp["penalty"] else ""
+        click.echo(f"  {v.name:<9} {v.summary}")
+        click.echo(
+            f"  {'':<9} arch={hp['arch']} loss={hp['d_loss']}/{hp['g_loss']} n_critic={hp['n_critic']}{penalty} "
+            f"G-norm={hp['g_norm']} D-norm={hp['d_norm']} {hp['optimizer']}(lr_d={hp['lr_d']:g}, "
+            f"lr_g={hp['lr_g']:g}, betas={tuple(hp['betas'])})"
+        )
+        click.echo(f"  {'':<9} {v.paper}")
+    click.echo("\nDatasets")
+    root = data_root(None)
+    for spec in DATASETS.values():
+        where = spec.locate(root)
+        avail = f"available ({where})" if where else "not on this machine: " + spec.how_to_get
+        click.echo(f"  {spec.name:<13} {spec.summary}; batch {spec.batch_size}, z_dim {spec.z_dim}")
+        click.echo(f"  {'':<13} {spec.citation}")
+        click.echo(f"  {'':<13} {avail}")
+    for prefix in DATASET_FACTORIES:
+        click.echo(f"  {prefix + ':PATH':<13} any folder of images (png, jpg, ...), benchmarked like faces")
+    click.echo("\nProfiles (steps for 2-D points / images)")
+    for name, kinds in PROFILES.items():
+        click.echo(f"  {name:<6} {kinds['points']['steps']} / {kinds['images']['steps']}")
+
+
+@cli.command("table")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="runs",
+    show_default=True,
+    help="Folder holding the run directories.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the CSV (default: <out>/runs.csv).",
+)
+def table_cmd(out: Path, csv_path: Path | None) -> None:
+    """One row per run: identity, status, final losses and metrics, wall time, steps/s."""
+    from ..errors import RunError
+    from ..results import collect
+
+    if not out.is_dir():
+        raise RunError(f"{out} does not exist; train something first with `ganbench run`")
+    df = collect(out)
+    if df.empty:
+        raise RunError(f"no run directories under {out}")
+    shown = [c for c in df.columns if not c.startswith(("cfg.", "env.")) and c not in ("run_dir",)]
+    import pandas as pd
+
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
+        click.echo(df[shown].to_string(index=False))
+    csv_path = csv_path or out / "runs.csv"
+    df.to_csv(csv_path, index=False)
+    click.echo(f"\nwrote {csv_path}")

@@ -1,0 +1,161 @@
+"""`ganbench run`: train variants on datasets over seeds, one run directory each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import DEFAULT_PROFILE, PROFILES
+from ..errors import UsageError
+from . import cli
+from .options import CommaList, flatten
+
+DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
+
+
+@cli.command("run")
+@click.argument("variants", nargs=-1)
+@click.option("--all", "all_variants", is_flag=True, help="Run every registered variant.")
+@click.option(
+    "--dataset",
+    "--datasets",
+    "datasets",
+    type=CommaList(str),
+    multiple=True,
+    help=f"Dataset name(s), comma-separated. [default: {DEFAULT_DATASET}]",
+)
+@click.option(
+    "--seed",
+    "--seeds",
+    "seeds",
+    type=CommaList(int),
+    multiple=True,
+    help="Seed(s), comma-separated. [default: 0]",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(list(PROFILES)),
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="How long to train and how to evaluate (see README).",
+)
+@click.option("--steps", type=click.IntRange(min=1), help="Generator steps (overrides the profile).")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), help="Batch size (default: the dataset's protocol)."
+)
+@click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), help="Discriminator learning rate.")
+@click.option("--lr-g", type=click.FloatRange(min=0, min_open=True), help="Generator learning rate.")
+@click.option("--n-critic", type=click.IntRange(min=1), help="Discriminator steps per generator step.")
+@click.option("--log-every", type=click.IntRange(min=1), help="Steps between loss records.")
+@click.option(
+    "--eval-every", type=click.IntRange(min=0), help="Steps between evaluations (0: only at the end)."
+)
+@click.option("--eval-samples", type=click.IntRange(min=1), help="Generated samples per evaluation.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
+@click.option(
+    "--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="runs",
+    show_default=True,
+    help="Output folder; runs land in <out>/<dataset>/<variant>/seed<k>/.",
+)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option(
+    "--data-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with local datasets (default: $GANBENCH_DATA).",
+)
+@click.option("--resume", is_flag=True, help="Continue unfinished runs from their last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Delete and redo runs whose directory already exists.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def run_cmd(
+    variants,
+    all_variants,
+    datasets,
+    seeds,
+    profile,
+    steps,
+    batch_size,
+    lr_d,
+    lr_g,
+    n_critic,
+    log_every,
+    eval_every,
+    eval_samples,
+    checkpoint_every,
+    data_limit,
+    out,
+    device,
+    data_root,
+    resume,
+    overwrite,
+    no_progress,
+) -> None:
+    """Train VARIANTS (or --all) on each dataset for each seed.
+
+    Finished runs with the same config are skipped. With --all, unfinished runs are
+    resumed; otherwise pass --resume. A failed or diverged run does not stop the others.
+    """
+    from ganbench.variants import VARIANTS, get_variant
+
+    from ..suite import plan, run_suite
+
+    if all_variants and variants:
+        raise UsageError("give variant names or --all, not both")
+    if not all_variants and not variants:
+        raise UsageError(f"name at least one variant ({', '.join(VARIANTS)}) or pass --all")
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite contradict each other")
+    names = list(VARIANTS) if all_variants else list(dict.fromkeys(variants))
+    for name in names:
+        get_variant(name)  # unknown names fail before anything runs
+    dataset_names = flatten(datasets) or [DEFAULT_DATASET]
+    seed_list = flatten(seeds) or [0]
+    if any(s < 0 for s in seed_list):
+        raise UsageError(f"seeds must be >= 0, got {seed_list}")
+    overrides = dict(
+        profile=profile,
+        steps=steps,
+        batch_size=batch_size,
+        lr_d=lr_d,
+        lr_g=lr_g,
+        n_critic=n_critic,
+        log_every=log_every,
+        eval_every=eval_every,
+        eval_samples=eval_samples,
+        checkpoint_every=checkpoint_every,
+        data_limit=data_limit,
+        device=device,
+    )
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=True)
+    outcomes = run_suite(
+        suite.configs,
+        out,
+        data_root=data_root,
+        resume=resume or all_variants,
+        overwrite=overwrite,
+        progress=not no_progress,
+        echo=lambda msg: click.echo(msg, err=True),
+    )
+    failed = [o for o in outcomes if o.status == "failed"]
+    if len(outcomes) > 1 or failed:
+        click.echo(
+            f"\n{len(outcomes)} runs: "
+            + ", ".join(
+                f"{sum(o.status == s for o in outcomes)} {s}"
+                for s in ("done", "skipped", "diverged", "failed")
+                if any(o.status == s for o in outcomes)
+            )
+        )
+    if failed:
+        if len(outcomes) == 1:
+            from ..errors import RunError
+
+            raise RunError(failed[0].message)
+        click.get_current_context().exit(1)

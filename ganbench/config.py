@@ -1,0 +1,174 @@
+"""RunConfig: the one object that goes CLI -> resolve() -> train() -> config.json.
+
+Fields left as None are filled by `resolve()`: first from the profile (how long to train
+and evaluate), then from the dataset (batch size and latent size, identical for every
+variant so the comparison is fair), then from the variant (its paper's hyperparameters).
+The resolved config is what a run directory stores and what a resume must match.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from .errors import UsageError
+
+# How long to train and how to evaluate, per profile and kind of data.
+# smoke: seconds per run, for tests and CI. quick: minutes per run on a CPU.
+# paper: the published protocols (PacGAN's 2-D settings; Lucic et al. 2018 for images).
+PROFILES: dict[str, dict[str, dict]] = {
+    "smoke": {
+        "points": dict(steps=300, log_every=50, eval_every=0, checkpoint_every=100, eval_samples=2500),
+        "images": dict(steps=20, log_every=10, eval_every=0, checkpoint_every=10, eval_samples=500),
+    },
+    "quick": {
+        "points": dict(steps=2000, log_every=100, eval_every=500, checkpoint_every=500, eval_samples=2500),
+        "images": dict(steps=1000, log_every=50, eval_every=500, checkpoint_every=250, eval_samples=2000),
+    },
+    "paper": {
+        # PacGAN's 2-D experiments train for tens of thousands of iterations.
+        "points": dict(steps=25000, log_every=250, eval_every=2500, checkpoint_every=2500, eval_samples=2500),
+        # 20 epochs of MNIST at batch 64 (Lucic et al. 2018): 20 * 60000 / 64 = 18750 steps.
+        "images": dict(
+            steps=18750, log_every=250, eval_every=2500, checkpoint_every=1250, eval_samples=10000
+        ),
+    },
+}
+DEFAULT_PROFILE = "quick"
+# Per-dataset overrides of a profile (datasets whose protocol differs from their kind's).
+DATASET_PROFILE_OVERRIDES: dict[str, dict[str, dict]] = {}
+
+# A loss this large means the run has left any sensible regime: stop it as diverged.
+LOSS_BOUND = 1e6
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    variant: str
+    dataset: str
+    seed: int = 0
+    profile: str = DEFAULT_PROFILE
+    steps: int | None = None  # generator steps
+    batch_size: int | None = None
+    z_dim: int | None = None
+    lr_d: float | None = None
+    lr_g: float | None = None
+    betas: tuple[float, float] | None = None
+    n_critic: int | None = None
+    penalty_weight: float | None = None
+    log_every: int | None = None
+    eval_every: int | None = None  # 0: evaluate only at the end
+    eval_samples: int | None = None
+    eval_seed: int = 0  # seeds the latent draws for metrics and sample grids
+    checkpoint_every: int | None = None
+    data_limit: int | None = None  # train on the first N items only (tests, quick looks)
+    device: str = "auto"  # resolved to "cpu" or "cuda[:k]"
+    deterministic: bool = True
+    cuda_graph: bool = True  # capture the step as a CUDA graph on CUDA (ignored on CPU)
+    loss_bound: float = LOSS_BOUND
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        if d["betas"] is not None:
+            d["betas"] = list(d["betas"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
+        d = dict(d)
+        if d.get("betas") is not None:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+    def replace(self, **changes) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_resolved(self) -> bool:
+        return all(
+            getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name != "data_limit"
+        )
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device} asked for CUDA, but torch sees no CUDA device")
+        return device
+    if device == "cpu":
+        return device
+    raise UsageError(f"unknown device {device!r}; choose auto, cpu or cuda[:N]")
+
+
+def profile_defaults(profile: str, dataset: str, kind: str) -> dict:
+    if profile not in PROFILES:
+        raise UsageError(f"unknown profile {profile!r}; choose from: {', '.join(PROFILES)}")
+    defaults = dict(PROFILES[profile][kind])
+    defaults.update(DATASET_PROFILE_OVERRIDES.get(profile, {}).get(dataset, {}))
+    return defaults
+
+
+def resolve(cfg: RunConfig) -> RunConfig:
+    """Fill every None from profile, dataset and variant; validate; return a new config."""
+    from ganbench.variants import get_variant  # the registry lives outside the core
+
+    from .data import get_dataset_spec
+
+    variant = get_variant(cfg.variant)
+    spec = get_dataset_spec(cfg.dataset)
+    filled: dict = {}
+    for key, value in profile_defaults(cfg.profile, cfg.dataset, spec.kind).items():
+        if getattr(cfg, key) is None:
+            filled[key] = value
+    from_data = {"batch_size": spec.batch_size, "z_dim": spec.z_dim}
+    from_variant = {
+        "lr_d": variant.lr_d,
+        "lr_g": variant.lr_g,
+        "betas": tuple(variant.betas),
+        "n_critic": variant.n_critic,
+        "penalty_weight": variant.penalty_weight,
+    }
+    for key, value in {**from_data, **from_variant}.items():
+        if getattr(cfg, key) is None:
+            filled[key] = value
+    filled["device"] = resolve_device(cfg.device)
+    out = cfg.replace(**filled)
+    if variant.d_penalty is None and out.penalty_weight:
+        raise UsageError(f"variant {variant.name!r} has no penalty, so --penalty-weight does not apply")
+    validate(out)
+    return out
+
+
+def validate(cfg: RunConfig) -> None:
+    positive = ["steps", "batch_size", "z_dim", "n_critic", "log_every", "eval_samples", "checkpoint_every"]
+    for key in positive:
+        value = getattr(cfg, key)
+        if value is not None and value <= 0:
+            raise UsageError(f"{key.replace('_', '-')} must be a positive number, got {value}")
+    for key in ("lr_d", "lr_g"):
+        value = getattr(cfg, key)
+        if value is not None and not value > 0:
+            raise UsageError(f"{key.replace('_', '-')} must be positive, got {value}")
+    if cfg.eval_every is not None and cfg.eval_every < 0:
+        raise UsageError(f"eval-every must be 0 (only at the end) or positive, got {cfg.eval_every}")
+    if cfg.seed < 0:
+        raise UsageError(f"seed must be >= 0, got {cfg.seed}")
+    if cfg.data_limit is not None and cfg.data_limit <= 0:
+        raise UsageError(f"data-limit must be a positive number, got {cfg.data_limit}")
+    if cfg.penalty_weight is not None and cfg.penalty_weight < 0:
+        raise UsageError(f"penalty-weight must be >= 0, got {cfg.penalty_weight}")
+
+
+def diff(a: RunConfig | dict, b: RunConfig | dict) -> list[str]:
+    """Names of the fields whose values differ between two configs."""
+    da = a.to_dict() if isinstance(a, RunConfig) else a
+    db = b.to_dict() if isinstance(b, RunConfig) else b
+    return sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))

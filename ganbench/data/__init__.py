@@ -1,0 +1,122 @@
+"""Dataset registry.
+
+A `DatasetSpec` says what a dataset is and how to load it; `load()` returns a `Dataset`
+whose training split lives on the training device, so the training step draws batches
+with one `randint` and one index, no host round-trip and no per-item Python.
+
+`DATASETS` is a plain dict filled by `register_dataset`, which refuses duplicates.
+Names with a colon (`folder:PATH`) are resolved by the spec registered for their prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..errors import UsageError
+
+DATA_ENV = "GANBENCH_DATA"
+CACHE_ENV = "GANBENCH_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """Where downloads and decoded caches go: $GANBENCH_CACHE, else ~/.cache/ganbench."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ganbench")
+
+
+def data_root(explicit: str | os.PathLike | None) -> Path | None:
+    """--data-root wins over $GANBENCH_DATA; None when neither is given."""
+    root = explicit or os.environ.get(DATA_ENV)
+    return Path(root).expanduser() if root else None
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset.
+
+    train:     (N, *shape) float tensor on the training device, in [-1, 1] for images;
+               None for datasets sampled from a distribution (the 2-D mixtures).
+    reference: the real split the metrics compare against: uint8 (M, C, H, W) on the CPU
+               for images, float (M, 2) for points. Never used for training.
+    """
+
+    name: str
+    kind: str  # "points" | "images"
+    shape: tuple[int, ...]  # one sample's shape: (2,) or (C, H, W)
+    device: torch.device
+    train: Tensor | None = None
+    reference: Tensor | None = None
+    reference_split: str = ""  # stated next to every metric, e.g. "MNIST test (10,000)"
+    source: str = ""  # where the data came from, recorded in config.json
+    sampler: Callable[[int, torch.Generator], Tensor] | None = None
+    extras: dict = field(default_factory=dict)  # e.g. mode centres and sigma for mixtures
+
+    def __len__(self) -> int:
+        return len(self.train) if self.train is not None else 0
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        """n training samples drawn with replacement, on the device, shape (n, *shape)."""
+        if self.sampler is not None:
+            return self.sampler(n, generator)
+        idx = torch.randint(len(self.train), (n,), generator=generator, device=self.device)
+        return self.train[idx]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    kind: str  # "points" | "images"
+    summary: str
+    citation: str
+    batch_size: int  # the protocol's batch size; same for every variant, for a fair comparison
+    z_dim: int  # latent size, same for every variant
+    # load(root, device, limit) -> Dataset; limit keeps the first `limit` training items
+    load: Callable[[Path | None, torch.device, int | None], Dataset]
+    # locate(root) -> a description of where the data is, or None if it is not on disk
+    locate: Callable[[Path | None], str | None] = lambda root: "generated on the fly"
+    how_to_get: str = ""
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+# prefix -> factory(argument) -> DatasetSpec, for parametrised names like folder:PATH
+DATASET_FACTORIES: dict[str, Callable[[str], DatasetSpec]] = {}
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    if spec.name in DATASETS:
+        raise ValueError(f"dataset {spec.name!r} is already registered")
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def register_dataset_factory(prefix: str, factory: Callable[[str], DatasetSpec]) -> None:
+    if prefix in DATASET_FACTORIES:
+        raise ValueError(f"dataset prefix {prefix!r} is already registered")
+    DATASET_FACTORIES[prefix] = factory
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    if name in DATASETS:
+        return DATASETS[name]
+    prefix, sep, arg = name.partition(":")
+    if sep and prefix in DATASET_FACTORIES:
+        if not arg:
+            raise UsageError(f"dataset {name!r} needs a value after '{prefix}:'")
+        return DATASET_FACTORIES[prefix](arg)
+    names = list(DATASETS) + [f"{p}:PATH" for p in DATASET_FACTORIES]
+    raise UsageError(f"unknown dataset {name!r}; choose from: {', '.join(names)}")
+
+
+def load_dataset(
+    name: str, root: str | os.PathLike | None, device: torch.device, limit: int | None = None
+) -> Dataset:
+    spec = get_dataset_spec(name)
+    return spec.load(data_root(root), torch.device(device), limit)
+
+
+from . import toy2d, mnist  # noqa: E402,F401,I001  (registration order = listing order)

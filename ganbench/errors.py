@@ -1,0 +1,32 @@
+"""The two kinds of failure a user can cause, and how the CLI reports them.
+
+UsageError: the command line asks for something impossible (unknown variant, negative
+            steps, a batch larger than the dataset). Exit code 2.
+RunError:   the request is fine but the world is not (data missing, unwritable output,
+            a corrupt file). Exit code 1. The message says what to do.
+Both print as one line; tracebacks only with --debug.
+"""
+
+
+class GanbenchError(Exception):
+    exit_code = 1
+
+
+class UsageError(GanbenchError):
+    exit_code = 2
+
+
+class RunError(GanbenchError):
+    exit_code = 1
+
+
+class DataUnavailable(RunError):
+    """A dataset's files are not on this machine and could not be downloaded."""
+
+
+class ConfigMismatch(RunError):
+    """A run directory holds a run with a different config."""
+
+
+class RunLocked(RunError):
+    """Another process is training this run directory."""

@@ -1,0 +1,75 @@
+"""Tables from run directories alone.
+
+`collect(out)` walks <out>/<dataset>/<variant>/seed<k>/ and returns one row per run:
+its identity, status, timings, final losses, final evaluation metrics and the whole
+resolved config (prefixed `cfg.`), ready for pandas (the compare_gan convention).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .rundir import RunDir
+
+ID_COLUMNS = ["dataset", "variant", "seed"]
+RUN_COLUMNS = ["status", "step", "steps", "reason", "d_loss", "g_loss", "wall_time_s", "steps_per_s"]
+
+
+def find_run_dirs(out: str | Path) -> list[Path]:
+    """Every run directory (one holding config.json) below `out`, sorted."""
+    out = Path(out)
+    if (out / "config.json").exists():
+        return [out]
+    return sorted(p.parent for p in out.glob("*/*/seed*/config.json"))
+
+
+def final_records(records: list[dict]) -> tuple[dict, dict]:
+    """(last train record, last eval record) of a metrics.jsonl."""
+    train = next((r for r in reversed(records) if r.get("type") == "train"), {})
+    evals = next((r for r in reversed(records) if r.get("type") == "eval"), {})
+    return train, evals
+
+
+def run_row(path: Path) -> dict:
+    run = RunDir.at(path)
+    record = run.read_config() or {}
+    cfg = record.get("config", {})
+    status = run.read_status() or {}
+    state = status.get("status", "unknown")
+    if state == "running" and not run.is_locked():
+        state = "interrupted"  # a status of running with no process holding the lock
+    train, evals = final_records(run.read_metrics())
+    row = {
+        "dataset": cfg.get("dataset", path.parent.parent.name),
+        "variant": cfg.get("variant", path.parent.name),
+        "seed": cfg.get("seed"),
+        "status": state,
+        "step": status.get("step"),
+        "steps": cfg.get("steps"),
+        "reason": status.get("reason", ""),
+        "d_loss": train.get("d_loss"),
+        "g_loss": train.get("g_loss"),
+        "wall_time_s": status.get("wall_time_s"),
+        "steps_per_s": status.get("steps_per_s"),
+        "eval_step": evals.get("step"),
+        "run_dir": str(path),
+    }
+    for key, value in evals.items():
+        if key not in ("type", "step") and not isinstance(value, (dict, list)):
+            row[key] = value
+    for key, value in cfg.items():
+        row[f"cfg.{key}"] = str(value) if isinstance(value, (list, tuple)) else value
+    env = record.get("environment", {})
+    row["env.device_name"] = env.get("device_name")
+    row["env.git_commit"] = (env.get("git") or {}).get("commit")
+    return row
+
+
+def collect(out: str | Path) -> pd.DataFrame:
+    rows = [run_row(p) for p in find_run_dirs(out)]
+    if not rows:
+        return pd.DataFrame(columns=ID_COLUMNS + RUN_COLUMNS)
+    df = pd.DataFrame(rows)
+    return df.sort_values(ID_COLUMNS, kind="stable").reset_index(drop=True)

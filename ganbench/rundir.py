@@ -1,0 +1,180 @@
+"""One directory per run, and the only files the tables are built from.
+
+<out>/<dataset>/<variant>/seed<k>/
+  config.json     resolved config, variant hyperparameters, library versions, git commit
+  metrics.jsonl   one JSON record per line, appended and flushed: losses every log
+                  interval, metrics at every evaluation
+  status.json     running | done | failed | diverged, with step, reason and timings
+  samples.png     image grid, or a scatter over the mode centres for 2-D data
+  generator.pt, discriminator.pt   final weights (state dicts)
+  checkpoints/    step_XXXXXXXX.pt, written atomically, the last few kept
+
+Every whole-file write goes to a temporary file first and is renamed into place, so a
+crash leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from pathlib import Path
+
+from .errors import RunError, RunLocked
+
+STATUSES = ("running", "done", "failed", "diverged")
+
+
+def dataset_dirname(dataset: str) -> str:
+    """A folder name for a dataset name; folder:PATH becomes folder-<name of the folder>."""
+    prefix, sep, arg = dataset.partition(":")
+    if not sep:
+        return dataset
+    tail = Path(arg.rstrip("/")).name or "root"
+    return f"{prefix}-{tail}"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Every complete record; a torn or corrupt line (a crash mid-write) is skipped."""
+    records = []
+    try:
+        text = path.read_text()
+    except OSError:
+        return records
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            records.append(rec)
+    return records
+
+
+class RunDir:
+    def __init__(self, out: str | os.PathLike, dataset: str, variant: str, seed: int):
+        self.out = Path(out)
+        self.path = self.out / dataset_dirname(dataset) / variant / f"seed{seed}"
+        self._lock_file = None
+
+    @classmethod
+    def at(cls, path: str | os.PathLike) -> RunDir:
+        """A RunDir for an existing directory (layout <out>/<dataset>/<variant>/seed<k>)."""
+        path = Path(path)
+        obj = cls.__new__(cls)
+        obj.out = path.parent.parent.parent
+        obj.path = path
+        obj._lock_file = None
+        return obj
+
+    # --- paths ---------------------------------------------------------------------
+    config_path = property(lambda self: self.path / "config.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    status_path = property(lambda self: self.path / "status.json")
+    samples_path = property(lambda self: self.path / "samples.png")
+    checkpoint_dir = property(lambda self: self.path / "checkpoints")
+
+    def create(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RunError(f"cannot write to {self.path} ({exc.strerror}); choose another --out") from exc
+
+    # --- lock: one process trains a run directory at a time -------------------------
+    def lock(self) -> None:
+        self.create()
+        f = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise RunLocked(
+                f"{self.path} is being trained by another process; wait for it or use another --out"
+            )
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock_file = f
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def is_locked(self) -> bool:
+        """True when another process holds this run's lock."""
+        lock_path = self.path / ".lock"
+        if not lock_path.exists():
+            return False
+        with open(lock_path, "a+") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            return False
+
+    # --- files ---------------------------------------------------------------------
+    def read_config(self) -> dict | None:
+        return read_json(self.config_path)
+
+    def write_config(self, record: dict) -> None:
+        atomic_write_json(self.config_path, record)
+
+    def read_status(self) -> dict | None:
+        return read_json(self.status_path)
+
+    def write_status(self, state: str, **fields) -> None:
+        if state not in STATUSES:
+            raise ValueError(f"unknown status {state!r}")
+        atomic_write_json(self.status_path, {"status": state, "updated": time.time(), **fields})
+
+    def append_metrics(self, record: dict) -> None:
+        """Append one record and flush it to disk before returning."""
+        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        with open(self.metrics_path, "a") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_metrics(self) -> list[dict]:
+        return read_jsonl(self.metrics_path)
+
+    def truncate_metrics(self, last_step: int) -> None:
+        """Keep the records up to `last_step` (a resume replays the rest); drop torn lines."""
+        if not self.metrics_path.exists():
+            return
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= last_step]
+        data = "".join(json.dumps(r, sort_keys=True, allow_nan=True) + "\n" for r in kept)
+        atomic_write_bytes(self.metrics_path, data.encode())

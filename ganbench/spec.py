@@ -1,0 +1,66 @@
+"""What a GAN variant is: data, not code paths.
+
+The training core reads these fields and never a variant's name, so adding a variant is
+writing one small file in variants/ (see variants/README or any file there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from .nets import ARCHS, NORMS
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # registry key, e.g. "wgan-gp"
+    paper: str  # citation the defaults come from
+    arch: str  # "mlp" | "dcgan": which builders from nets.py
+    d_loss: Callable[[Tensor, Tensor], Tensor]  # (real_scores, fake_scores) -> scalar
+    g_loss: Callable[[Tensor], Tensor]  # fake_scores -> scalar
+    n_critic: int = 1  # discriminator steps per generator step
+    # penalty(critic, real, fake, generator, weight) -> scalar, added to the D loss
+    d_penalty: Callable[..., Tensor] | None = None
+    penalty_weight: float = 0.0
+    g_norm: str = "batch"  # normalisation in G's hidden layers
+    d_norm: str = "batch"  # "batch" | "layer" | "spectral" | "none"
+    optimizer: str = "adam"  # "adam" | "sgd"
+    lr_d: float = 2e-4
+    lr_g: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam's (beta1, beta2); SGD uses beta1 as momentum
+    summary: str = ""  # one line for `ganbench list`
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"{self.name}: unknown arch {self.arch!r}")
+        for field in ("g_norm", "d_norm"):
+            if getattr(self, field) not in NORMS:
+                raise ValueError(f"{self.name}: unknown {field} {getattr(self, field)!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"{self.name}: unknown optimizer {self.optimizer!r}")
+        if self.n_critic < 1:
+            raise ValueError(f"{self.name}: n_critic must be >= 1")
+        if (self.d_penalty is None) != (self.penalty_weight == 0.0):
+            raise ValueError(f"{self.name}: a penalty needs a non-zero weight and a weight needs a penalty")
+
+    def hyperparameters(self) -> dict:
+        """The defaults, flat and printable (for `ganbench list` and config.json)."""
+        return {
+            "arch": self.arch,
+            "d_loss": self.d_loss.__name__,
+            "g_loss": self.g_loss.__name__,
+            "n_critic": self.n_critic,
+            "penalty": self.d_penalty.__name__ if self.d_penalty else None,
+            "penalty_weight": self.penalty_weight,
+            "g_norm": self.g_norm,
+            "d_norm": self.d_norm,
+            "optimizer": self.optimizer,
+            "lr_d": self.lr_d,
+            "lr_g": self.lr_g,
+            "betas": list(self.betas),
+        }

@@ -1,0 +1,151 @@
+"""Many runs: plan (variants x datasets x seeds), then train each, never letting one
+failure stop the others. Finished runs with the same config are skipped and unfinished
+ones resumed, so rerunning a suite only does what is missing.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .config import RunConfig, diff, resolve
+from .data import get_dataset_spec
+from .errors import ConfigMismatch, GanbenchError, RunError
+from .rundir import RunDir
+from .train import train
+
+
+@dataclass
+class Outcome:
+    cfg: RunConfig
+    run_dir: RunDir
+    status: str  # done | diverged | skipped | failed
+    message: str = ""
+
+
+@dataclass
+class SuitePlan:
+    configs: list[RunConfig]
+    unavailable: dict[str, str] = field(default_factory=dict)  # dataset -> how to get it
+
+
+def plan(
+    variants: list[str],
+    datasets: list[str],
+    seeds: list[int],
+    overrides: dict,
+    data_root=None,
+    explicit_datasets: bool = True,
+) -> SuitePlan:
+    """Resolved configs for every (dataset, variant, seed).
+
+    A dataset whose files are not on disk is an error when named explicitly and is
+    listed in `unavailable` (and left out) when it came from a default list.
+    """
+    from .data import data_root as resolve_root
+
+    root = resolve_root(data_root)
+    configs, unavailable = [], {}
+    for ds in datasets:
+        spec = get_dataset_spec(ds)
+        if spec.locate(root) is None:
+            if not explicit_datasets:
+                unavailable[ds] = spec.how_to_get
+                continue
+        for variant in variants:
+            for seed in seeds:
+                configs.append(resolve(RunConfig(variant=variant, dataset=ds, seed=seed, **overrides)))
+    return SuitePlan(configs, unavailable)
+
+
+def existing_state(run_dir: RunDir, cfg: RunConfig) -> str:
+    """'new', 'done', 'unfinished', or 'different' (holds another config)."""
+    stored = run_dir.read_config()
+    if stored is None:
+        return "new"
+    if diff(stored.get("config", {}), cfg):
+        return "different"
+    status = (run_dir.read_status() or {}).get("status")
+    return "done" if status in ("done", "diverged") else "unfinished"
+
+
+def run_one(
+    cfg: RunConfig,
+    out,
+    *,
+    evaluator=None,
+    data_root=None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    debug: bool = False,
+) -> Outcome:
+    from ganbench.variants import get_variant
+
+    run_dir = RunDir(out, cfg.dataset, cfg.variant, cfg.seed)
+    state = "new" if overwrite else existing_state(run_dir, cfg)
+    if state == "done":
+        return Outcome(cfg, run_dir, "skipped", "already finished with this config")
+    if state == "different":
+        fields = diff((run_dir.read_config() or {}).get("config", {}), cfg)
+        raise ConfigMismatch(
+            f"{run_dir.path} holds a run with a different config (differs in: {', '.join(fields)}); "
+            "use another --out, or --overwrite to replace it"
+        )
+    if state == "unfinished" and not resume:
+        raise RunError(
+            f"{run_dir.path} holds an unfinished run; pass --resume to continue it or --overwrite to restart"
+        )
+    result = train(
+        cfg,
+        get_variant(cfg.variant),
+        run_dir,
+        evaluator=evaluator,
+        data_root=data_root,
+        resume=state == "unfinished",
+        progress=progress,
+        warn=echo,
+    )
+    return Outcome(cfg, run_dir, result.status, result.reason)
+
+
+def run_suite(
+    configs: list[RunConfig],
+    out,
+    *,
+    evaluator=None,
+    data_root=None,
+    resume: bool = True,
+    overwrite: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    debug: bool = False,
+) -> list[Outcome]:
+    """Train every config in turn; a failure is recorded and the suite goes on."""
+    outcomes = []
+    for i, cfg in enumerate(configs, 1):
+        label = f"[{i}/{len(configs)}] {cfg.dataset}/{cfg.variant}/seed{cfg.seed}"
+        try:
+            outcome = run_one(
+                cfg,
+                out,
+                evaluator=evaluator,
+                data_root=data_root,
+                resume=resume,
+                overwrite=overwrite,
+                progress=progress,
+                echo=echo,
+            )
+        except GanbenchError as exc:
+            outcome = Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", str(exc))
+        except Exception as exc:  # a bug in one run must not lose the others
+            if debug:
+                traceback.print_exc()
+            outcome = Outcome(
+                cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", f"{type(exc).__name__}: {exc}"
+            )
+        echo(f"{label}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
+        outcomes.append(outcome)
+    return outcomes

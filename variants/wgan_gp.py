@@ -1,0 +1,32 @@
+"""WGAN-GP: Wasserstein loss with a gradient penalty on the critic.
+
+Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville. "Improved Training of Wasserstein GANs".
+NeurIPS 2017. arXiv:1704.00028.
+"""
+
+from ganbench.losses import d_wasserstein, g_wasserstein, gradient_penalty
+from ganbench.spec import Variant
+
+from . import register_variant
+
+WGAN_GP = register_variant(
+    Variant(
+        name="wgan-gp",
+        paper="Gulrajani et al. 2017, Improved Training of Wasserstein GANs (arXiv:1704.00028)",
+        arch="dcgan",
+        d_loss=d_wasserstein,
+        g_loss=g_wasserstein,
+        n_critic=5,  # Algorithm 1: n_critic = 5
+        d_penalty=gradient_penalty,
+        penalty_weight=10.0,  # Algorithm 1: lambda = 10
+        g_norm="batch",
+        # Sec. 4: no BatchNorm in the critic (the penalty is per sample); layer
+        # normalisation is the paper's recommended drop-in replacement.
+        d_norm="layer",
+        optimizer="adam",
+        lr_d=1e-4,  # Algorithm 1: alpha = 0.0001
+        lr_g=1e-4,
+        betas=(0.0, 0.9),  # Algorithm 1: beta1 = 0, beta2 = 0.9
+        summary="Wasserstein loss + gradient penalty 10, 5 critic steps, layer-norm critic",
+    )
+)
