@@ -31,9 +31,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         # PacGAN's 2-D experiments train for tens of thousands of iterations.
         "points": dict(steps=25000, log_every=250, eval_every=2500, checkpoint_every=2500, eval_samples=2500),
         # 20 epochs of MNIST at batch 64 (Lucic et al. 2018): 20 * 60000 / 64 = 18750 steps.
-        "images": dict(
-            steps=18750, log_every=250, eval_every=2500, checkpoint_every=1250, eval_samples=10000
-        ),
+        "images": dict(steps=18750, log_every=250, eval_every=2500, checkpoint_every=1250, eval_samples=10000),
     },
 }
 DEFAULT_PROFILE = "quick"
@@ -91,9 +89,7 @@ class RunConfig:
 
     @property
     def is_resolved(self) -> bool:
-        return all(
-            getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name != "data_limit"
-        )
+        return all(getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name != "data_limit")
 
 
 def resolve_device(device: str) -> str:

@@ -68,9 +68,7 @@ def gradient_penalty(
     differentiable with respect to the critic's weights (double backward).
     """
     if real.shape != fake.shape:
-        raise ValueError(
-            f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}"
-        )
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)  # (B, 1, ..., 1)
     eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
     x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)

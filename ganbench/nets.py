@@ -70,9 +70,7 @@ class Reshape(nn.Module):
         return x.view(x.shape[0], *self.shape)
 
 
-def mlp_generator(
-    z_dim: int, out_shape: Sequence[int], hidden: Sequence[int], norm: str, tanh: bool
-) -> nn.Module:
+def mlp_generator(z_dim: int, out_shape: Sequence[int], hidden: Sequence[int], norm: str, tanh: bool) -> nn.Module:
     out_features = math.prod(out_shape)
     layers: list[nn.Module] = []
     d_in = z_dim

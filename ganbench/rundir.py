@@ -118,7 +118,7 @@ class RunDir:
             f.close()
             raise RunLocked(
                 f"{self.path} is being trained by another process; wait for it or use another --out"
-            )
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"{os.getpid()}\n")

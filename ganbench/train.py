@@ -193,9 +193,7 @@ def _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, war
             if trainer.step % cfg.checkpoint_every == 0 and trainer.step < cfg.steps:
                 save_checkpoint()
                 write_samples(trainer, data, run_dir.samples_path)
-                run_dir.write_status(
-                    "running", step=trainer.step, steps=cfg.steps, **_timing_fields(timing, trainer)
-                )
+                run_dir.write_status("running", step=trainer.step, steps=cfg.steps, **_timing_fields(timing, trainer))
     finally:
         bar.close()
     return _finish(cfg, trainer, data, run_dir, evaluator, timing, save=save_checkpoint)

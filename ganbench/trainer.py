@@ -21,9 +21,7 @@ from .seeding import Generators
 from .spec import Variant
 
 
-def make_optimizer(
-    kind: str, params, lr: float, betas: tuple[float, float], capturable: bool
-) -> torch.optim.Optimizer:
+def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], capturable: bool) -> torch.optim.Optimizer:
     if kind == "adam":
         if capturable:
             # capturable keeps Adam's step counter on the device, which CUDA graphs need.

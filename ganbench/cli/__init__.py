@@ -45,9 +45,7 @@ class Group(click.Group):
             if debug:
                 raise
             hint = (
-                " (the disk is full; free space and rerun: finished work is kept)"
-                if exc.errno == errno.ENOSPC
-                else ""
+                " (the disk is full; free space and rerun: finished work is kept)" if exc.errno == errno.ENOSPC else ""
             )
             click.echo(f"Error: {_one_line(exc)}{hint}", err=True)
             sys.exit(1)

@@ -41,21 +41,15 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     help="How long to train and how to evaluate (see README).",
 )
 @click.option("--steps", type=click.IntRange(min=1), help="Generator steps (overrides the profile).")
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), help="Batch size (default: the dataset's protocol)."
-)
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: the dataset's protocol).")
 @click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), help="Discriminator learning rate.")
 @click.option("--lr-g", type=click.FloatRange(min=0, min_open=True), help="Generator learning rate.")
 @click.option("--n-critic", type=click.IntRange(min=1), help="Discriminator steps per generator step.")
 @click.option("--log-every", type=click.IntRange(min=1), help="Steps between loss records.")
-@click.option(
-    "--eval-every", type=click.IntRange(min=0), help="Steps between evaluations (0: only at the end)."
-)
+@click.option("--eval-every", type=click.IntRange(min=0), help="Steps between evaluations (0: only at the end).")
 @click.option("--eval-samples", type=click.IntRange(min=1), help="Generated samples per evaluation.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
-@click.option(
-    "--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only."
-)
+@click.option("--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -112,9 +112,7 @@ def get_dataset_spec(name: str) -> DatasetSpec:
     raise UsageError(f"unknown dataset {name!r}; choose from: {', '.join(names)}")
 
 
-def load_dataset(
-    name: str, root: str | os.PathLike | None, device: torch.device, limit: int | None = None
-) -> Dataset:
+def load_dataset(name: str, root: str | os.PathLike | None, device: torch.device, limit: int | None = None) -> Dataset:
     spec = get_dataset_spec(name)
     return spec.load(data_root(root), torch.device(device), limit)
 

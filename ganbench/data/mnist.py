@@ -101,9 +101,7 @@ def load_split(root: Path | None, train: bool) -> tuple[torch.Tensor, torch.Tens
     try:
         ds = torchvision.datasets.MNIST(str(tv_root), train=train, download=False)
     except Exception as exc:
-        raise DataUnavailable(
-            f"MNIST files under {tv_root} could not be read ({_short(exc)}): {HOW_TO_GET}"
-        ) from exc
+        raise DataUnavailable(f"MNIST files under {tv_root} could not be read ({_short(exc)}): {HOW_TO_GET}") from exc
     return ds.data.unsqueeze(1).contiguous(), ds.targets.clone()
 
 

@@ -68,9 +68,5 @@ def _spec(name: str, centres: torch.Tensor, sigma: float, summary: str) -> Datas
     )
 
 
-RING8 = register_dataset(
-    _spec("ring8", ring_centres(), 0.01, "8 Gaussians on a circle of radius 1, sigma 0.01")
-)
-GRID25 = register_dataset(
-    _spec("grid25", grid_centres(), 0.05, "25 Gaussians on a 5x5 grid, spacing 2, sigma 0.05")
-)
+RING8 = register_dataset(_spec("ring8", ring_centres(), 0.01, "8 Gaussians on a circle of radius 1, sigma 0.01"))
+GRID25 = register_dataset(_spec("grid25", grid_centres(), 0.05, "25 Gaussians on a 5x5 grid, spacing 2, sigma 0.05"))
