@@ -125,13 +125,7 @@ def resolve(cfg: RunConfig) -> RunConfig:
         if getattr(cfg, key) is None:
             filled[key] = value
     from_data = {"batch_size": spec.batch_size, "z_dim": spec.z_dim}
-    from_variant = {
-        "lr_d": variant.lr_d,
-        "lr_g": variant.lr_g,
-        "betas": tuple(variant.betas),
-        "n_critic": variant.n_critic,
-        "penalty_weight": variant.penalty_weight,
-    }
+    from_variant = variant.defaults(spec.kind)
     for key, value in {**from_data, **from_variant}.items():
         if getattr(cfg, key) is None:
             filled[key] = value

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torchvision.utils import save_image
 
 from .data import Dataset
 from .rundir import atomic_write_bytes
@@ -18,6 +17,8 @@ def write_samples(trainer, data: Dataset, path: Path) -> None:
     """An 8x8 image grid, or a scatter of generated points over the mode centres."""
     gen = trainer.gens.eval()
     if data.kind == "images":
+        from torchvision.utils import save_image  # imports all of torchvision: only when needed
+
         images = trainer.sample(GRID_IMAGES, gen)  # (64, C, H, W) in [-1, 1]
         tmp = path.with_name(f".{path.name}.tmp.png")
         save_image(images.add(1).div(2).clamp(0, 1), tmp, nrow=8, padding=2)

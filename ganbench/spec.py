@@ -6,8 +6,8 @@ writing one small file in variants/ (see variants/README or any file there).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from torch import Tensor
 
@@ -34,19 +34,35 @@ class Variant:
     lr_g: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam's (beta1, beta2); SGD uses beta1 as momentum
     summary: str = ""  # one line for `ganbench list`
+    # Hyperparameters the authors themselves changed for 2-D toy data (RunConfig field
+    # names -> values), with the reason in the variant file.
+    points_overrides: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise ValueError(f"{self.name}: unknown arch {self.arch!r}")
-        for field in ("g_norm", "d_norm"):
-            if getattr(self, field) not in NORMS:
-                raise ValueError(f"{self.name}: unknown {field} {getattr(self, field)!r}")
+        for which in ("g_norm", "d_norm"):
+            if getattr(self, which) not in NORMS:
+                raise ValueError(f"{self.name}: unknown {which} {getattr(self, which)!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"{self.name}: unknown optimizer {self.optimizer!r}")
         if self.n_critic < 1:
             raise ValueError(f"{self.name}: n_critic must be >= 1")
         if (self.d_penalty is None) != (self.penalty_weight == 0.0):
             raise ValueError(f"{self.name}: a penalty needs a non-zero weight and a weight needs a penalty")
+
+    def defaults(self, kind: str) -> dict:
+        """The RunConfig defaults this variant sets for data of `kind` ("points" | "images")."""
+        out = {
+            "lr_d": self.lr_d,
+            "lr_g": self.lr_g,
+            "betas": tuple(self.betas),
+            "n_critic": self.n_critic,
+            "penalty_weight": self.penalty_weight,
+        }
+        if kind == "points":
+            out.update(self.points_overrides)
+        return out
 
     def hyperparameters(self) -> dict:
         """The defaults, flat and printable (for `ganbench list` and config.json)."""
@@ -63,4 +79,5 @@ class Variant:
             "lr_d": self.lr_d,
             "lr_g": self.lr_g,
             "betas": list(self.betas),
+            "points_overrides": dict(self.points_overrides),
         }

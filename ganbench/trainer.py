@@ -69,7 +69,7 @@ class Trainer:
             real = self.data.sample(cfg.batch_size, gen)  # (B, *shape)
             last = i == cfg.n_critic - 1
             # The last critic step keeps G's graph: the generator update reuses this fake
-            # batch (as the DCGAN reference code does), saving one generator forward pass.
+            # batch (as the PyTorch GAN examples do), saving one generator forward pass.
             with torch.set_grad_enabled(last):
                 fake = self.g(self._noise())  # (B, *shape)
             d_loss = self.variant.d_loss(self.d(real), self.d(fake.detach()))

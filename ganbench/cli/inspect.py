@@ -26,6 +26,9 @@ def list_cmd() -> None:
             f"G-norm={hp['g_norm']} D-norm={hp['d_norm']} {hp['optimizer']}(lr_d={hp['lr_d']:g}, "
             f"lr_g={hp['lr_g']:g}, betas={tuple(hp['betas'])})"
         )
+        if hp["points_overrides"]:
+            changes = ", ".join(f"{k}={val}" for k, val in hp["points_overrides"].items())
+            click.echo(f"  {'':<9} on 2-D data, as in the authors' toy code: {changes}")
         click.echo(f"  {'':<9} {v.paper}")
     click.echo("\nDatasets")
     root = data_root(None)

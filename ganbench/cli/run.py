@@ -97,7 +97,7 @@ def run_cmd(
     """
     from ganbench.variants import VARIANTS, get_variant
 
-    from ..suite import plan, run_suite
+    from ..suite import plan, run_one, run_suite
 
     if all_variants and variants:
         raise UsageError("give variant names or --all, not both")
@@ -128,28 +128,15 @@ def run_cmd(
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=True)
-    outcomes = run_suite(
-        suite.configs,
-        out,
-        data_root=data_root,
-        resume=resume or all_variants,
-        overwrite=overwrite,
-        progress=not no_progress,
-        echo=lambda msg: click.echo(msg, err=True),
-    )
-    failed = [o for o in outcomes if o.status == "failed"]
-    if len(outcomes) > 1 or failed:
-        click.echo(
-            f"\n{len(outcomes)} runs: "
-            + ", ".join(
-                f"{sum(o.status == s for o in outcomes)} {s}"
-                for s in ("done", "skipped", "diverged", "failed")
-                if any(o.status == s for o in outcomes)
-            )
-        )
-    if failed:
-        if len(outcomes) == 1:
-            from ..errors import RunError
-
-            raise RunError(failed[0].message)
+    echo = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    common = dict(data_root=data_root, overwrite=overwrite, progress=not no_progress, echo=echo)
+    if len(suite.configs) == 1:
+        # One run: its error, if any, is the command's error.
+        outcome = run_one(suite.configs[0], out, resume=resume, **common)
+        click.echo(f"{outcome.run_dir.path}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
+        return
+    outcomes = run_suite(suite.configs, out, resume=resume or all_variants, **common)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
+    click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if counts["failed"]:
         click.get_current_context().exit(1)

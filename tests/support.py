@@ -1,0 +1,26 @@
+"""Helpers shared by the tests (imported as `support`; pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganbench.config import RunConfig, resolve
+from ganbench.data import DATA_ENV, data_root, get_dataset_spec
+
+
+def mnist_available() -> bool:
+    return get_dataset_spec("mnist").locate(data_root(None)) is not None
+
+
+requires_mnist = pytest.mark.skipif(
+    not mnist_available(), reason=f"MNIST not found under ${DATA_ENV} (set it to a folder holding MNIST/raw/)"
+)
+
+
+def tiny_config(variant: str, dataset: str, **overrides) -> RunConfig:
+    """A resolved config that trains in well under a second per step on a CPU."""
+    base = dict(variant=variant, dataset=dataset, profile="smoke", device="cpu")
+    if dataset == "mnist":
+        base.update(data_limit=256, batch_size=16)
+    base.update(overrides)
+    return resolve(RunConfig(**base))

@@ -1,0 +1,149 @@
+"""The training core: every variant on every dataset, learning, determinism."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from ganbench.variants import VARIANTS, get_variant
+from support import mnist_available, tiny_config
+
+import ganbench.train
+import ganbench.trainer
+from ganbench.data import DATASETS, load_dataset
+from ganbench.rundir import RunDir
+from ganbench.seeding import seed_everything
+from ganbench.train import train
+from ganbench.trainer import Trainer
+
+BUILTIN_DATASETS = ["ring8", "grid25", "mnist"]
+
+
+def dataset_param(name):
+    marks = []
+    if name == "mnist":
+        marks.append(pytest.mark.skipif(not mnist_available(), reason="MNIST not under $GANBENCH_DATA"))
+    return pytest.param(name, marks=marks)
+
+
+def make_trainer(variant: str, dataset: str, **overrides) -> Trainer:
+    cfg = tiny_config(variant, dataset, **overrides)
+    seed_everything(cfg.seed)
+    data = load_dataset(dataset, None, cfg.device, cfg.data_limit)
+    return Trainer(cfg, get_variant(variant), data)
+
+
+def test_every_builtin_dataset_is_registered():
+    assert set(BUILTIN_DATASETS) <= set(DATASETS)
+
+
+@pytest.mark.parametrize("dataset", [dataset_param(d) for d in BUILTIN_DATASETS])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_a_few_steps_change_both_networks_and_give_finite_losses(variant, dataset):
+    tr = make_trainer(variant, dataset)
+    g0 = copy.deepcopy(tr.g.state_dict())
+    d0 = copy.deepcopy(tr.d.state_dict())
+    tr.run_steps(3)
+    losses = tr.read_losses()
+    assert set(losses) >= {"d_loss", "g_loss"}
+    assert all(torch.isfinite(torch.tensor(v)) for v in losses.values()), losses
+    for before, net in ((g0, tr.g), (d0, tr.d)):
+        after = net.state_dict()
+        changed = [k for k in before if before[k].is_floating_point() and not torch.equal(before[k], after[k])]
+        weights = [k for k in before if k.endswith(("weight", "original", "bias"))]
+        assert set(weights) & set(changed), f"{type(net).__name__} did not change"
+    assert tr.step == 3
+
+
+def test_penalty_is_logged_only_for_variants_with_one():
+    for name, v in VARIANTS.items():
+        tr = make_trainer(name, "ring8")
+        tr.run_steps(1)
+        assert ("penalty" in tr.read_losses()) == (v.d_penalty is not None)
+
+
+def test_training_core_never_names_a_variant():
+    """n_critic, losses, penalty and norms come from the Variant object, never a name."""
+    source = inspect.getsource(ganbench.train) + inspect.getsource(ganbench.trainer)
+    for name in VARIANTS:
+        assert not re.search(rf"\b{re.escape(name)}\b", source, re.IGNORECASE), name
+
+
+def test_n_critic_controls_discriminator_updates():
+    """WGAN-GP takes 5 Adam steps on D per G step; the step count in Adam's state shows it."""
+    tr = make_trainer("wgan-gp", "ring8")
+    tr.run_steps(2)
+    d_state = next(iter(tr.opt_d.state.values()))
+    g_state = next(iter(tr.opt_g.state.values()))
+    assert int(d_state["step"]) == 10 and int(g_state["step"]) == 2
+
+
+def chamfer(points: torch.Tensor, centres: torch.Tensor) -> float:
+    """Mean distance from samples to their nearest mode and from modes to their nearest
+    sample: small only when the samples sit on the modes and cover them."""
+    d = torch.cdist(points, centres)
+    return 0.5 * (d.min(1).values.mean() + d.min(0).values.mean()).item()
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "grid25"])
+@pytest.mark.parametrize("variant", ["dcgan", "wgan-gp"])
+def test_it_learns_the_2d_mixtures(variant, dataset):
+    tr = make_trainer(variant, dataset)
+    centres = tr.data.extras["centres"]
+    before = chamfer(tr.sample(1000, tr.gens.eval()), centres)
+    tr.run_steps(300)
+    after = chamfer(tr.sample(1000, tr.gens.eval()), centres)
+    assert after < before / 2.5, (before, after)
+
+
+def run_once(tmp: Path, seed: int, variant: str = "dcgan", dataset: str = "ring8"):
+    cfg = tiny_config(variant, dataset, seed=seed, steps=40, log_every=10, checkpoint_every=20)
+    run = RunDir(tmp, cfg.dataset, cfg.variant, cfg.seed)
+    result = train(cfg, get_variant(variant), run, progress=False)
+    assert result.status == "done"
+    g = torch.load(run.path / "generator.pt")
+    d = torch.load(run.path / "discriminator.pt")
+    losses = [(r["step"], r["d_loss"], r["g_loss"]) for r in run.read_metrics() if r["type"] == "train"]
+    return g, d, losses
+
+
+def states_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    "variant,dataset",
+    [
+        ("dcgan", "ring8"),
+        ("wgan-gp", "grid25"),
+        ("hinge", "ring8"),
+        pytest.param("dcgan", "mnist", marks=pytest.mark.skipif(not mnist_available(), reason="no MNIST")),
+    ],
+)
+def test_same_config_and_seed_give_bit_identical_runs(tmp_path, variant, dataset):
+    g1, d1, l1 = run_once(tmp_path / "a", 0, variant, dataset)
+    g2, d2, l2 = run_once(tmp_path / "b", 0, variant, dataset)
+    assert states_equal(g1, g2) and states_equal(d1, d2)
+    assert l1 == l2 and len(l1) == 4
+
+
+def test_a_different_seed_gives_a_different_run(tmp_path):
+    g1, _, l1 = run_once(tmp_path / "a", 0)
+    g2, _, l2 = run_once(tmp_path / "b", 1)
+    assert not states_equal(g1, g2)
+    assert l1 != l2
+
+
+def test_sampling_for_metrics_does_not_shift_the_training_stream():
+    a = make_trainer("dcgan", "ring8")
+    b = make_trainer("dcgan", "ring8")
+    a.run_steps(5)
+    b.sample(500, b.gens.eval())  # an evaluation in the middle of training...
+    b.run_steps(5)
+    assert states_equal(a.g.state_dict(), b.g.state_dict())  # ...changes nothing
+    # and the evaluation stream gives the same samples every time it is asked for
+    assert torch.equal(b.sample(64, b.gens.eval()), b.sample(64, b.gens.eval()))
