@@ -24,8 +24,8 @@ class DataUnavailable(RunError):
     """A dataset's files are not on this machine and could not be downloaded."""
 
 
-class ConfigMismatch(RunError):
-    """A run directory holds a run with a different config."""
+class ConfigMismatch(UsageError):
+    """A run directory holds a run with a different config (a usage conflict: exit 2)."""
 
 
 class RunLocked(RunError):

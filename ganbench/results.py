@@ -73,3 +73,32 @@ def collect(out: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=ID_COLUMNS + RUN_COLUMNS)
     df = pd.DataFrame(rows)
     return df.sort_values(ID_COLUMNS, kind="stable").reset_index(drop=True)
+
+
+# Columns that describe a run rather than measure its result.
+NON_METRIC = set(ID_COLUMNS) | {
+    "status",
+    "step",
+    "steps",
+    "reason",
+    "wall_time_s",
+    "steps_per_s",
+    "eval_step",
+    "run_dir",
+}
+
+
+def metric_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c not in NON_METRIC and not c.startswith(("cfg.", "env.", "protocol"))]
+
+
+def display_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The per-run table for people: a diverged run shows `diverged at step N` in place of
+    its numbers (which are NaN or meaningless), never a number."""
+    shown = df[[c for c in df.columns if not c.startswith(("cfg.", "env.")) and c != "run_dir"]].copy()
+    diverged = shown["status"] == "diverged"
+    if diverged.any():
+        for col in metric_columns(shown):
+            shown[col] = shown[col].astype(object)
+            shown.loc[diverged, col] = [f"diverged at step {int(s)}" for s in shown.loc[diverged, "step"]]
+    return shown

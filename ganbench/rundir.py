@@ -146,6 +146,16 @@ class RunDir:
             return False
 
     # --- files ---------------------------------------------------------------------
+    OUTPUTS = ("config.json", "metrics.jsonl", "status.json", "samples.png", "generator.pt", "discriminator.pt")
+
+    def clear(self) -> None:
+        """Remove every output of an earlier run in this directory (not the lock)."""
+        for name in self.OUTPUTS:
+            (self.path / name).unlink(missing_ok=True)
+        if self.checkpoint_dir.is_dir():
+            for p in self.checkpoint_dir.iterdir():
+                p.unlink()
+
     def read_config(self) -> dict | None:
         return read_json(self.config_path)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .config import RunConfig, diff, resolve
 from .data import get_dataset_spec
-from .errors import ConfigMismatch, GanbenchError, RunError
+from .errors import ConfigMismatch, GanbenchError, RunError, RunLocked
 from .rundir import RunDir
 from .train import train
 
@@ -85,6 +85,8 @@ def run_one(
     from ganbench.variants import get_variant
 
     run_dir = RunDir(out, cfg.dataset, cfg.variant, cfg.seed)
+    if run_dir.is_locked():
+        raise RunLocked(f"{run_dir.path} is being trained by another process; wait for it or use another --out")
     state = "new" if overwrite else existing_state(run_dir, cfg)
     if state == "done":
         return Outcome(cfg, run_dir, "skipped", "already finished with this config")

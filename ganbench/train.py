@@ -28,7 +28,7 @@ from . import checkpoint as ckpt
 from . import provenance
 from .config import RunConfig, diff
 from .data import Dataset, get_dataset_spec, load_dataset
-from .errors import ConfigMismatch
+from .errors import ConfigMismatch, UsageError
 from .rundir import RunDir, atomic_write_bytes
 from .samples import write_samples
 from .seeding import seed_everything
@@ -113,6 +113,10 @@ def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, pro
     seed_everything(cfg.seed, cfg.deterministic)
     if data is None:
         data = load_dataset(cfg.dataset, data_root, cfg.device, cfg.data_limit)
+    if len(data) and cfg.batch_size > len(data):
+        raise UsageError(
+            f"batch size {cfg.batch_size} is larger than the dataset ({len(data)} items); lower --batch-size"
+        )
     trainer = Trainer(cfg, variant, data)
 
     timing = {"train_s": 0.0, "eval_s": 0.0}
@@ -123,9 +127,7 @@ def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, pro
         timing = dict(state.get("timing", timing))
         run_dir.truncate_metrics(trainer.step)
     else:
-        for _, old in ckpt.list_checkpoints(run_dir.checkpoint_dir):
-            old.unlink()
-        run_dir.metrics_path.unlink(missing_ok=True)
+        run_dir.clear()  # a fresh start leaves nothing of an earlier run behind
     run_dir.write_config(config_record(cfg, variant, data))
     if trainer.step >= cfg.steps:  # finished before; only the final bookkeeping was lost
         return _finish(cfg, trainer, data, run_dir, evaluator, timing, final_eval_done=True)

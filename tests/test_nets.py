@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from ganbench.variants import VARIANTS, get_variant
 from torch import nn
 
 from ganbench.nets import build_nets, dcgan_plan
+from ganbench.variants import VARIANTS, get_variant
 
 SHAPES = {"points": (2,), "mnist": (1, 28, 28), "rgb64": (3, 64, 64)}
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from ganbench.variants import VARIANTS, get_variant
 from support import mnist_available, tiny_config
 
 import ganbench.train
@@ -19,6 +18,7 @@ from ganbench.rundir import RunDir
 from ganbench.seeding import seed_everything
 from ganbench.train import train
 from ganbench.trainer import Trainer
+from ganbench.variants import VARIANTS, get_variant
 
 BUILTIN_DATASETS = ["ring8", "grid25", "mnist"]
 

@@ -71,11 +71,12 @@ def table_cmd(out: Path, csv_path: Path | None) -> None:
     df = collect(out)
     if df.empty:
         raise RunError(f"no run directories under {out}")
-    shown = [c for c in df.columns if not c.startswith(("cfg.", "env.")) and c not in ("run_dir",)]
     import pandas as pd
 
+    from ..results import display_frame
+
     with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
-        click.echo(df[shown].to_string(index=False))
+        click.echo(display_frame(df).to_string(index=False))
     csv_path = csv_path or out / "runs.csv"
     df.to_csv(csv_path, index=False)
     click.echo(f"\nwrote {csv_path}")
