@@ -64,6 +64,11 @@ class RunConfig:
     data_limit: int | None = None  # train on the first N items only (tests, quick looks)
     device: str = "auto"  # resolved to "cpu" or "cuda[:k]"
     deterministic: bool = True
+    # CPU kernels split work by thread, and the split changes the last bits of a sum, so
+    # the thread count is part of what makes a CPU run reproducible. One thread by default:
+    # the same numbers on any machine, and `--jobs` can run several runs side by side
+    # without changing any of them.
+    cpu_threads: int | None = None
     cuda_graph: bool = True  # capture the step as a CUDA graph on CUDA (ignored on CPU)
     loss_bound: float = LOSS_BOUND
 
@@ -130,6 +135,8 @@ def resolve(cfg: RunConfig) -> RunConfig:
         if getattr(cfg, key) is None:
             filled[key] = value
     filled["device"] = resolve_device(cfg.device)
+    if cfg.cpu_threads is None:
+        filled["cpu_threads"] = 1
     out = cfg.replace(**filled)
     if variant.d_penalty is None and out.penalty_weight:
         raise UsageError(f"variant {variant.name!r} has no penalty, so --penalty-weight does not apply")
@@ -138,7 +145,16 @@ def resolve(cfg: RunConfig) -> RunConfig:
 
 
 def validate(cfg: RunConfig) -> None:
-    positive = ["steps", "batch_size", "z_dim", "n_critic", "log_every", "eval_samples", "checkpoint_every"]
+    positive = [
+        "steps",
+        "batch_size",
+        "z_dim",
+        "n_critic",
+        "log_every",
+        "eval_samples",
+        "checkpoint_every",
+        "cpu_threads",
+    ]
     for key in positive:
         value = getattr(cfg, key)
         if value is not None and value <= 0:

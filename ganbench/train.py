@@ -110,6 +110,7 @@ def train(
 def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, progress, warn) -> RunResult:
     if resume:
         _check_same_config(run_dir, cfg)
+    torch.set_num_threads(cfg.cpu_threads)
     seed_everything(cfg.seed, cfg.deterministic)
     if data is None:
         data = load_dataset(cfg.dataset, data_root, cfg.device, cfg.data_limit)

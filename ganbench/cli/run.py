@@ -50,6 +50,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @click.option("--eval-samples", type=click.IntRange(min=1), help="Generated samples per evaluation.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
 @click.option("--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only.")
+@click.option("--cpu-threads", type=click.IntRange(min=1), help="Torch threads per run on a CPU. [default: 1]")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -83,6 +84,7 @@ def run_cmd(
     eval_samples,
     checkpoint_every,
     data_limit,
+    cpu_threads,
     out,
     device,
     data_root,
@@ -124,6 +126,7 @@ def run_cmd(
         eval_samples=eval_samples,
         checkpoint_every=checkpoint_every,
         data_limit=data_limit,
+        cpu_threads=cpu_threads,
         device=device,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
