@@ -156,7 +156,7 @@ def _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, war
     bar = tqdm(
         total=cfg.steps,
         initial=trainer.step,
-        disable=not progress,
+        disable=None if progress else True,  # None: only on a terminal
         desc=f"{cfg.dataset}/{variant.name}/seed{cfg.seed}",
         unit="step",
         dynamic_ncols=True,
