@@ -59,12 +59,34 @@ def run_row(path: Path) -> dict:
     for key, value in evals.items():
         if key not in ("type", "step") and not isinstance(value, (dict, list)):
             row[key] = value
+    row.update(protocol_fields(evals.get("protocol") or {}, cfg, record.get("dataset") or {}))
     for key, value in cfg.items():
         row[f"cfg.{key}"] = str(value) if isinstance(value, (list, tuple)) else value
     env = record.get("environment", {})
     row["env.device_name"] = env.get("device_name")
     row["env.git_commit"] = (env.get("git") or {}).get("commit")
     return row
+
+
+def protocol_fields(protocol: dict, cfg: dict, dataset: dict) -> dict:
+    """The few protocol facts a table states under its numbers: samples, extractor, reference."""
+    sampling = protocol.get("sampling") or {}
+    extractors, references = [], []
+    inception = protocol.get("inception") or {}
+    if inception.get("enabled"):
+        extractors.append(inception.get("extractor", "Inception-v3"))
+        references.append((inception.get("reference") or {}).get("split"))
+    classifier = protocol.get("classifier") or {}
+    if classifier:
+        extractors.append("ganbench MNIST classifier")
+        references.append((classifier.get("reference") or {}).get("split"))
+    if protocol.get("coverage"):
+        extractors.append("nearest mode within 3 sigma")
+    return {
+        "eval_samples": sampling.get("samples", cfg.get("eval_samples")),
+        "extractor": "; ".join(e for e in extractors if e) or None,
+        "reference": "; ".join(dict.fromkeys(r for r in references if r)) or dataset.get("reference_split") or None,
+    }
 
 
 def collect(out: str | Path) -> pd.DataFrame:
@@ -77,6 +99,9 @@ def collect(out: str | Path) -> pd.DataFrame:
 
 # Columns that describe a run rather than measure its result.
 NON_METRIC = set(ID_COLUMNS) | {
+    "eval_samples",
+    "extractor",
+    "reference",
     "status",
     "step",
     "steps",

@@ -156,7 +156,7 @@ def test_an_absurd_learning_rate_is_recorded_as_diverged(tmp_path):
     assert any(word in status["reason"] for word in ("nan", "inf", "bound", "NaN"))
     records = read_jsonl(run / "metrics.jsonl")
     assert records and records[-1]["step"] == status["step"]
-    table = CliRunner().invoke(cli, ["table", "--out", str(tmp_path)])
+    table = CliRunner().invoke(cli, ["table", "--out", str(tmp_path), "--per-run"])
     assert f"diverged at step {status['step']}" in table.output
 
 

@@ -55,28 +55,41 @@ def list_cmd() -> None:
     help="Folder holding the run directories.",
 )
 @click.option(
+    "--format", "fmt", type=click.Choice(["markdown", "csv", "latex", "json"]), default="markdown", show_default=True
+)
+@click.option("--per-run", is_flag=True, help="One row per run instead of the comparison over seeds.")
+@click.option(
     "--csv",
     "csv_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the CSV (default: <out>/runs.csv).",
+    help="Where to write the per-run CSV (default: <out>/runs.csv).",
 )
-def table_cmd(out: Path, csv_path: Path | None) -> None:
-    """One row per run: identity, status, final losses and metrics, wall time, steps/s."""
+def table_cmd(out: Path, fmt: str, per_run: bool, csv_path: Path | None) -> None:
+    """Compare variants: per dataset, mean ± std over seeds of every final metric.
+
+    Writes the per-run table to <out>/runs.csv and the comparison to
+    <out>/comparison.<md|csv|tex|json>.
+    """
+    import pandas as pd
+
     from ..errors import RunError
-    from ..results import collect
+    from ..results import collect, display_frame
+    from ..rundir import atomic_write_bytes
+    from ..tables import render
 
     if not out.is_dir():
         raise RunError(f"{out} does not exist; train something first with `ganbench run`")
     df = collect(out)
     if df.empty:
         raise RunError(f"no run directories under {out}")
-    import pandas as pd
-
-    from ..results import display_frame
-
-    with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
-        click.echo(display_frame(df).to_string(index=False))
     csv_path = csv_path or out / "runs.csv"
-    df.to_csv(csv_path, index=False)
-    click.echo(f"\nwrote {csv_path}")
+    atomic_write_bytes(csv_path, df.to_csv(index=False).encode())
+    if per_run:
+        with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
+            click.echo(display_frame(df).to_string(index=False))
+        return
+    text = render(df, fmt)
+    suffix = {"markdown": "md", "csv": "csv", "latex": "tex", "json": "json"}[fmt]
+    atomic_write_bytes(out / f"comparison.{suffix}", text.encode())
+    click.echo(text)

@@ -1,0 +1,182 @@
+"""Comparison tables: per dataset, one row per variant, mean +- std over seeds.
+
+Built from `results.collect()` (run directories alone). Each metric is taken at a run's
+final evaluation; only finished runs enter the means. A (dataset, variant) whose runs all
+diverged shows `diverged at step N` instead of a number. The best value per column is
+marked, each metric's direction is stated, and the protocol is printed under each table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+# Which way is better. Metrics not listed here (stds, losses) are shown but never ranked.
+HIGHER, LOWER = "higher", "lower"
+DIRECTIONS: dict[str, str] = {
+    "fid": LOWER,
+    "kid_mean": LOWER,
+    "precision": HIGHER,
+    "recall": HIGHER,
+    "is_mean": HIGHER,
+    "modes": HIGHER,
+    "hq_frac": HIGHER,
+    "reverse_kl": LOWER,
+    "kl_uniform": LOWER,
+    "mnist_is": HIGHER,
+    "mnist_fid": LOWER,
+}
+METRIC_ORDER = list(DIRECTIONS)
+FORMATS = ("markdown", "csv", "latex", "json")
+
+
+def arrow(metric: str) -> str:
+    return {HIGHER: "↑", LOWER: "↓"}.get(DIRECTIONS.get(metric, ""), "")
+
+
+def _present_metrics(df: pd.DataFrame) -> list[str]:
+    """Ranked metrics with at least one value in `df`, in a stable order."""
+    return [m for m in METRIC_ORDER if m in df.columns and df[m].notna().any()]
+
+
+def aggregate(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, variant): n_seeds, n_diverged, n_failed, and for each metric
+    its mean and std over the finished runs' final evaluations."""
+    metrics = _present_metrics(df)
+    rows = []
+    for (dataset, variant), group in df.groupby(["dataset", "variant"], sort=False):
+        done = group[group["status"] == "done"]
+        diverged = group[group["status"] == "diverged"]
+        row = {
+            "dataset": dataset,
+            "variant": variant,
+            "n_seeds": len(group),
+            "n_done": len(done),
+            "n_diverged": len(diverged),
+            "n_failed": int((~group["status"].isin(["done", "diverged"])).sum()),
+            "diverged_at": sorted(int(s) for s in diverged["step"].dropna()),
+        }
+        for m in metrics:
+            values = pd.to_numeric(done[m], errors="coerce").dropna() if m in done else pd.Series(dtype=float)
+            row[f"{m}_mean"] = values.mean() if len(values) else math.nan
+            row[f"{m}_std"] = values.std(ddof=1) if len(values) > 1 else (0.0 if len(values) == 1 else math.nan)
+            row[f"{m}_n"] = len(values)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_variants(agg: pd.DataFrame, metric: str) -> set[str]:
+    """Variants holding the best mean of `metric` (ties share it); empty if unranked."""
+    col = f"{metric}_mean"
+    if metric not in DIRECTIONS or col not in agg or agg[col].isna().all():
+        return set()
+    best = agg[col].max() if DIRECTIONS[metric] == HIGHER else agg[col].min()
+    return set(agg.loc[agg[col] == best, "variant"])
+
+
+def _cell(row: pd.Series, metric: str) -> str:
+    mean, std, n = row[f"{metric}_mean"], row[f"{metric}_std"], row[f"{metric}_n"]
+    if n == 0 or pd.isna(mean):
+        if row["n_diverged"]:
+            steps = ", ".join(str(s) for s in row["diverged_at"])
+            return f"diverged at step {steps}"
+        return "n/a"
+    digits = 0 if metric == "modes" and float(mean).is_integer() and std == 0 else 3
+    text = f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+    return text
+
+
+def display_table(agg: pd.DataFrame, dataset: str, bold=("**", "**")) -> pd.DataFrame:
+    """The human table for one dataset: cells as 'mean ± std', best marked."""
+    sub = agg[agg["dataset"] == dataset].reset_index(drop=True)
+    metrics = [m for m in METRIC_ORDER if f"{m}_mean" in sub and sub[f"{m}_n"].sum() > 0]
+    out = pd.DataFrame({"variant": sub["variant"]})
+    for m in metrics:
+        best = best_variants(sub, m)
+        cells = []
+        for _, row in sub.iterrows():
+            cell = _cell(row, m)
+            cells.append(f"{bold[0]}{cell}{bold[1]}" if row["variant"] in best and bold[0] else cell)
+        out[f"{m} {arrow(m)}"] = cells
+    if not metrics:  # no run of this dataset reached an evaluation
+        out["result"] = [
+            f"diverged at step {', '.join(map(str, row['diverged_at']))}" if row["n_diverged"] else "no evaluation"
+            for _, row in sub.iterrows()
+        ]
+    out["seeds"] = sub["n_seeds"]
+    out["diverged"] = sub["n_diverged"]
+    out["failed"] = sub["n_failed"]
+    return out
+
+
+def protocol_line(df: pd.DataFrame, dataset: str) -> str:
+    """What produced the numbers of one dataset's table, in one line."""
+    sub = df[df["dataset"] == dataset]
+
+    def values(col: str) -> str:
+        if col not in sub:
+            return "?"
+        vals = sorted({str(v) for v in sub[col].dropna()})
+        return "/".join(vals) if vals else "?"
+
+    parts = [
+        f"profile {values('cfg.profile')}",
+        f"steps {values('cfg.steps')}",
+        f"batch {values('cfg.batch_size')}",
+        f"eval samples {values('eval_samples')}",
+        f"seeds {values('seed')}",
+    ]
+    for col, label in (("extractor", "extractor"), ("reference", "reference")):
+        if col in sub and sub[col].notna().any():
+            parts.append(f"{label} {values(col)}")
+    return "Protocol: " + "; ".join(parts) + ". Arrows: ↑ higher is better, ↓ lower is better; best in bold."
+
+
+def render(df: pd.DataFrame, fmt: str = "markdown") -> str:
+    """Every dataset's table in one of FORMATS, with its protocol line."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    agg = aggregate(df)
+    datasets = list(dict.fromkeys(agg["dataset"]))
+    if fmt == "csv":
+        flat = agg.drop(columns=["diverged_at"]).assign(
+            diverged_at=agg["diverged_at"].map(lambda s: " ".join(map(str, s))),
+            best=[
+                " ".join(
+                    m
+                    for m in _present_metrics(df)
+                    if row["variant"] in best_variants(agg[agg.dataset == row["dataset"]], m)
+                )
+                for _, row in agg.iterrows()
+            ],
+        )
+        return flat.to_csv(index=False)
+    if fmt == "json":
+        payload = []
+        for ds in datasets:
+            sub = agg[agg["dataset"] == ds]
+            payload.append(
+                {
+                    "dataset": ds,
+                    "protocol": protocol_line(df, ds),
+                    "directions": {m: DIRECTIONS[m] for m in _present_metrics(df[df.dataset == ds])},
+                    "best": {m: sorted(best_variants(sub, m)) for m in _present_metrics(df[df.dataset == ds])},
+                    "rows": json.loads(sub.to_json(orient="records")),
+                }
+            )
+        return json.dumps(payload, indent=2)
+    blocks = []
+    for ds in datasets:
+        if fmt == "markdown":
+            table = display_table(agg, ds).to_markdown(index=False)
+            blocks.append(f"### {ds}\n\n{table}\n\n{protocol_line(df, ds)}\n")
+        else:  # latex
+            table = display_table(agg, ds, bold=("\\textbf{", "}"))
+            table.columns = [c.replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$") for c in table.columns]
+            latex = table.to_latex(
+                index=False, escape=False, caption=f"{ds}. {protocol_line(df, ds)}".replace("_", "\\_")
+            )
+            blocks.append(latex.replace("±", "$\\pm$").replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$"))
+    return "\n".join(blocks)

@@ -1,0 +1,90 @@
+"""Comparison tables from run directories: aggregation, best marks, directions, formats."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from ganbench.tables import DIRECTIONS, aggregate, best_variants, display_table, render
+
+
+def runs_frame() -> pd.DataFrame:
+    rows = []
+    fids = {"dcgan": [10.0, 12.0, 14.0], "hinge": [8.0, 9.0, 10.0], "wgan-gp": [20.0, 22.0, None]}
+    modes = {"dcgan": [10, 10, 9], "hinge": [10, 10, 10], "wgan-gp": [7, 8, None]}
+    for variant in fids:
+        for seed in range(3):
+            diverged = fids[variant][seed] is None
+            rows.append(
+                {
+                    "dataset": "mnist",
+                    "variant": variant,
+                    "seed": seed,
+                    "status": "diverged" if diverged else "done",
+                    "step": 120 if diverged else 500,
+                    "fid": math.nan if diverged else fids[variant][seed],
+                    "modes": math.nan if diverged else modes[variant][seed],
+                    "cfg.profile": "quick",
+                    "cfg.steps": 500,
+                    "cfg.batch_size": 64,
+                    "eval_samples": 2000,
+                    "extractor": "ganbench MNIST classifier",
+                    "reference": "MNIST test split (10,000 images)",
+                }
+            )
+    rows.append(
+        dict(rows[0], dataset="ring8", variant="vanilla", status="diverged", step=40, fid=math.nan, modes=math.nan)
+    )
+    return pd.DataFrame(rows)
+
+
+def test_aggregate_means_and_sample_stds_over_finished_runs():
+    agg = aggregate(runs_frame()).set_index(["dataset", "variant"])
+    assert agg.loc[("mnist", "dcgan"), "fid_mean"] == pytest.approx(12.0)
+    assert agg.loc[("mnist", "dcgan"), "fid_std"] == pytest.approx(2.0)  # ddof=1 over 3 seeds
+    wgan = agg.loc[("mnist", "wgan-gp")]
+    assert wgan["fid_mean"] == pytest.approx(21.0) and wgan["fid_n"] == 2
+    assert wgan["n_seeds"] == 3 and wgan["n_diverged"] == 1 and wgan["diverged_at"] == [120]
+
+
+def test_best_respects_each_metrics_direction():
+    agg = aggregate(runs_frame())
+    mnist = agg[agg.dataset == "mnist"]
+    assert DIRECTIONS["fid"] == "lower" and best_variants(mnist, "fid") == {"hinge"}
+    assert DIRECTIONS["modes"] == "higher" and best_variants(mnist, "modes") == {"hinge"}
+
+
+def test_display_marks_best_and_shows_divergence_in_place_of_numbers():
+    agg = aggregate(runs_frame())
+    mnist = display_table(agg, "mnist").set_index("variant")
+    assert mnist.loc["hinge", "fid ↓"] == "**9.000 ± 1.000**"
+    assert mnist.loc["dcgan", "fid ↓"] == "12.000 ± 2.000"
+    assert mnist.loc["wgan-gp", "diverged"] == 1
+    ring = display_table(agg, "ring8").set_index("variant")
+    assert ring.loc["vanilla", "result"] == "diverged at step 40"  # no run of ring8 reached an evaluation
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "csv", "json"])
+def test_every_format_carries_the_numbers_and_the_protocol(fmt):
+    text = render(runs_frame(), fmt)
+    assert "12" in text
+    if fmt == "json":
+        payload = json.loads(text)
+        mnist = next(p for p in payload if p["dataset"] == "mnist")
+        assert mnist["best"]["fid"] == ["hinge"] and mnist["directions"]["fid"] == "lower"
+        assert "profile quick" in mnist["protocol"] and "eval samples 2000" in mnist["protocol"]
+    elif fmt == "csv":
+        df = pd.read_csv(__import__("io").StringIO(text))
+        assert set(df.columns) >= {"fid_mean", "fid_std", "n_diverged", "best"}
+        assert df.set_index("variant").loc["hinge", "best"] == "fid modes"
+    else:
+        assert "profile quick" in text and "MNIST test split" in text
+        assert ("**" in text) if fmt == "markdown" else ("\\textbf{" in text)
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="unknown format"):
+        render(runs_frame(), "xml")
