@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 
 def scatter_points_png(points: np.ndarray, centres: np.ndarray, title: str = "") -> bytes:
@@ -29,3 +31,126 @@ def scatter_points_png(points: np.ndarray, centres: np.ndarray, title: str = "")
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
+
+
+# --- comparison figures ---------------------------------------------------------------
+VARIANT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")
+
+
+def _colours(variants) -> dict:
+    return {v: VARIANT_COLOURS[i % len(VARIANT_COLOURS)] for i, v in enumerate(variants)}
+
+
+def _finish(fig, path, pdf: bool) -> list:
+    """Save `fig` as PNG (and PDF), close it, return the written paths."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = [path.with_suffix(".png")]
+    fig.savefig(written[0], dpi=110, bbox_inches="tight")
+    if pdf:
+        written.append(path.with_suffix(".pdf"))
+        fig.savefig(written[1], bbox_inches="tight")
+    plt.close(fig)
+    return written
+
+
+def eval_history(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every eval record of every run: columns dataset, variant, seed, step and the metrics."""
+    from .rundir import read_jsonl
+
+    rows = []
+    for _, run in runs.iterrows():
+        for rec in read_jsonl(Path(run["run_dir"]) / "metrics.jsonl"):
+            if rec.get("type") == "eval":
+                flat = {k: v for k, v in rec.items() if not isinstance(v, (dict, list)) and k != "type"}
+                rows.append({"dataset": run["dataset"], "variant": run["variant"], "seed": run["seed"], **flat})
+    return pd.DataFrame(rows)
+
+
+def metric_curves(history, dataset: str, metric: str, path, pdf: bool = False, direction: str = "") -> list:
+    """`metric` against training step, one line per variant (mean over seeds, band = ± std)."""
+    sub = history[(history["dataset"] == dataset) & history[metric].notna()] if metric in history else history[:0]
+    if sub.empty:
+        return []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    colours = _colours(dict.fromkeys(history["variant"]))
+    for variant, group in sub.groupby("variant", sort=False):
+        stats = group.groupby("step")[metric].agg(["mean", "std", "count"]).sort_index()
+        std = stats["std"].fillna(0.0)
+        ax.plot(
+            stats.index,
+            stats["mean"],
+            marker="o",
+            ms=3,
+            color=colours[variant],
+            label=f"{variant} (n={stats['count'].max()})",
+        )
+        ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std, color=colours[variant], alpha=0.2)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel(metric + (f" ({direction} is better)" if direction else ""))
+    ax.set_title(f"{dataset}: {metric} during training (mean ± std over seeds)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _finish(fig, path, pdf)
+
+
+def metric_bars(agg, dataset: str, metric: str, path, pdf: bool = False, direction: str = "") -> list:
+    """Final `metric` per variant: bar = mean over finished seeds, error bar = std."""
+    sub = agg[(agg["dataset"] == dataset)]
+    col = f"{metric}_mean"
+    if col not in sub or sub[col].isna().all():
+        return []
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    colours = _colours(sub["variant"])
+    x = np.arange(len(sub))
+    means = sub[col].to_numpy(dtype=float)
+    stds = sub[f"{metric}_std"].fillna(0).to_numpy(dtype=float)
+    ax.bar(x, np.nan_to_num(means), yerr=stds, capsize=4, color=[colours[v] for v in sub["variant"]])
+    for i, (_, row) in enumerate(sub.iterrows()):
+        if np.isnan(means[i]):
+            label = "diverged" if row["n_diverged"] else "n/a"
+            ax.text(i, 0, label, ha="center", va="bottom", fontsize=8, rotation=90)
+    ax.set_xticks(x, sub["variant"])
+    ax.set_ylabel(metric + (f" ({direction} is better)" if direction else ""))
+    ax.set_title(f"{dataset}: final {metric} (mean ± std over seeds)", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    return _finish(fig, path, pdf)
+
+
+def samples_side_by_side(runs, dataset: str, seed: int, path, pdf: bool = False) -> list:
+    """Each variant's samples.png for one seed, side by side. Every run draws its grid from
+    the same evaluation noise, so the panels differ only by the variant."""
+    import matplotlib.image as mpimg
+
+    sub = runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)]
+    panels = [(r["variant"], r["status"], Path(r["run_dir"]) / "samples.png") for _, r in sub.iterrows()]
+    panels = [p for p in panels if p[2].exists()]
+    if not panels:
+        return []
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
+    for ax, (variant, status, png) in zip(axes[0], panels, strict=True):
+        ax.imshow(mpimg.imread(png))
+        ax.set_title(variant + ("" if status == "done" else f" ({status})"), fontsize=10)
+        ax.axis("off")
+    fig.suptitle(f"{dataset}, seed {seed}: samples on the same fixed noise", fontsize=11)
+    return _finish(fig, path, pdf)
+
+
+def class_histograms(counts: dict, dataset: str, path, pdf: bool = False) -> list:
+    """Generated-class frequencies per variant ({variant: counts over classes}), with the
+    uniform frequency of the real data as a reference line."""
+    counts = {v: np.asarray(c, dtype=float) for v, c in counts.items() if c is not None and np.sum(c) > 0}
+    if not counts:
+        return []
+    fig, axes = plt.subplots(1, len(counts), figsize=(3 * len(counts), 2.8), squeeze=False, sharey=True)
+    colours = _colours(counts)
+    for ax, (variant, c) in zip(axes[0], counts.items(), strict=True):
+        freq = c / c.sum()
+        ax.bar(np.arange(len(freq)), freq, color=colours[variant])
+        ax.axhline(1 / len(freq), color="black", lw=0.8, ls="--")
+        ax.set_xticks(np.arange(len(freq)))
+        ax.set_title(variant, fontsize=10)
+        ax.set_xlabel("predicted class")
+    axes[0][0].set_ylabel("share of samples")
+    fig.suptitle(f"{dataset}: classes of generated samples (dashed: uniform)", fontsize=11)
+    return _finish(fig, path, pdf)
