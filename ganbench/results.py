@@ -94,7 +94,13 @@ def collect(out: str | Path) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=ID_COLUMNS + RUN_COLUMNS)
     df = pd.DataFrame(rows)
-    return df.sort_values(ID_COLUMNS, kind="stable").reset_index(drop=True)
+    # Variants in registry order (the order of `ganbench list`), unknown ones last.
+    from ganbench.variants import VARIANTS
+
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    df["_order"] = df["variant"].map(lambda v: order.get(v, len(order)))
+    df = df.sort_values(["dataset", "_order", "variant", "seed"], kind="stable").drop(columns="_order")
+    return df.reset_index(drop=True)
 
 
 # Columns that describe a run rather than measure its result.

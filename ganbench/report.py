@@ -1,0 +1,110 @@
+"""One self-contained HTML page: what was run, the protocol, the environment, the results.
+
+Tables are HTML, figures and sample grids are embedded as base64 PNG, and no script or
+stylesheet is fetched, so the file opens offline in any browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .figures import make_figures
+from .results import collect
+from .rundir import read_json
+from .tables import aggregate, display_table, protocol_line
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 0.3em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.protocol { color: #555; font-size: 0.85em; margin-bottom: 1.5em; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure img { max-width: 560px; border: 1px solid #eee; }
+figcaption { font-size: 0.85em; color: #444; }
+code { background: #f4f4f4; padding: 0 0.2em; }
+"""
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _bold_markdown_to_html(frame: pd.DataFrame) -> str:
+    table = frame.to_html(index=False, escape=True, border=0)
+    # display_table marks the best cell with **...**; show it in bold.
+    import re
+
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", table)
+
+
+def _environment(runs: pd.DataFrame) -> dict:
+    for run_dir in runs["run_dir"]:
+        record = read_json(Path(run_dir) / "config.json") or {}
+        if record.get("environment"):
+            return record["environment"]
+    return {}
+
+
+def build_report(out: Path, path: Path, title: str = "ganbench report") -> Path:
+    runs = collect(out)
+    agg = aggregate(runs)
+    env = _environment(runs)
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+
+    datasets = list(dict.fromkeys(runs["dataset"]))
+    variants = list(dict.fromkeys(runs["variant"]))
+    seeds = sorted({int(s) for s in runs["seed"].dropna()})
+    statuses = runs["status"].value_counts().to_dict()
+    parts.append("<h2>What was run</h2><ul>")
+    parts.append(
+        f"<li>{len(runs)} runs from <code>{html.escape(str(out))}</code>: "
+        + ", ".join(f"{n} {html.escape(s)}" for s, n in statuses.items())
+        + "</li>"
+    )
+    parts.append(f"<li>datasets: {html.escape(', '.join(datasets))}</li>")
+    parts.append(f"<li>variants: {html.escape(', '.join(variants))}</li>")
+    parts.append(f"<li>seeds: {html.escape(', '.join(map(str, seeds)))}</li></ul>")
+
+    parts.append("<h2>Environment</h2><ul>")
+    versions = env.get("versions", {})
+    parts.append("<li>" + html.escape(", ".join(f"{k} {v}" for k, v in versions.items() if v)) + "</li>")
+    parts.append(f"<li>python {html.escape(str(env.get('python')))}, {html.escape(str(env.get('platform')))}</li>")
+    parts.append(f"<li>device: {html.escape(str(env.get('device')))} ({html.escape(str(env.get('device_name')))})</li>")
+    git = env.get("git") or {}
+    dirty = " (with uncommitted changes)" if git.get("dirty") else ""
+    parts.append(f"<li>git commit: <code>{html.escape(str(git.get('commit')))}</code>{dirty}</li></ul>")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = make_figures(out, Path(tmp), runs=runs)
+        parts.append("<h2>Results</h2>")
+        for ds in datasets:
+            parts.append(f"<h3>{html.escape(ds)}</h3>")
+            parts.append(_bold_markdown_to_html(display_table(agg, ds)))
+            parts.append(f"<p class='protocol'>{html.escape(protocol_line(runs, ds))}</p>")
+            for fig in (f for f in figures if f["dataset"] == ds):
+                parts.append(
+                    f"<figure>{_img(fig['paths'][0], fig['title'])}"
+                    f"<figcaption>{html.escape(fig['title'])}</figcaption></figure>"
+                )
+    parts.append("<h2>Per-run data</h2><details><summary>every run (JSON)</summary><pre>")
+    cols = ["dataset", "variant", "seed", "status", "step", "reason", "wall_time_s", "steps_per_s"]
+    parts.append(html.escape(json.dumps(json.loads(runs[cols].to_json(orient="records")), indent=1)))
+    parts.append("</pre></details></body></html>")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_name(f".{path.name}.tmp")
+    tmp_path.write_text("\n".join(parts), encoding="utf-8")
+    tmp_path.replace(path)
+    return path
