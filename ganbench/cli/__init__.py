@@ -76,4 +76,4 @@ def main() -> None:
     cli()
 
 
-from . import inspect, run  # noqa: E402,F401,I001  (register the commands)
+from . import inspect, run, evaluate  # noqa: E402,F401,I001  (register the commands)
