@@ -16,6 +16,7 @@ Inception Score is then reported as unavailable, never computed from zero logits
 from __future__ import annotations
 
 import hashlib
+import io
 import warnings
 from pathlib import Path
 
@@ -143,7 +144,12 @@ def build_weight_file(ts_path: Path, out_path: Path) -> None:
     state = convert_state_dict(dict(ts.state_dict()))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
-    torch.save(state, tmp)
+    # Serialised in memory first: torch.save names the archive after the file it writes,
+    # so saving to a path would make the bytes (and the md5 every record cites) depend on
+    # the file name. Through a buffer, every machine builds the same bytes.
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    tmp.write_bytes(buffer.getvalue())
     try:
         FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(tmp))
     except Exception:
