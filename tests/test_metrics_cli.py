@@ -71,6 +71,9 @@ def test_eval_refuses_bad_paths_in_one_line(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     r = invoke("eval", tmp_path)
     assert r.exit_code == 1 and "no generator.pt" in r.output
+    (tmp_path / "status.json").write_text('{"status": "diverged", "step": 7}')
+    r = invoke("eval", tmp_path)
+    assert r.exit_code == 1 and "diverged at step 7" in r.output
     (tmp_path / "generator.pt").write_bytes(b"")
     r = invoke("eval", tmp_path, "--no-inception")
     assert r.exit_code == 1 and "has no config" in r.output and "Traceback" not in r.output

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import RunError
+from ..rundir import read_json
 from . import cli
 from .metric_options import eval_settings, metric_options
 
@@ -22,6 +23,9 @@ def _check(path: Path) -> None:
     if not (path / "config.json").is_file():
         raise RunError(f"{path} is not a run directory (no config.json)")
     if not (path / "generator.pt").is_file():
+        status = read_json(path / "status.json") or {}
+        if status.get("status") == "diverged":
+            raise RunError(f"{path} diverged at step {status.get('step')}: there is no final generator to score")
         raise RunError(f"{path} has no generator.pt: the run has not finished (resume it with `ganbench run --resume`)")
 
 

@@ -42,7 +42,9 @@ def evaluate_run_dir(path: Path, evaluator, *, device: str, data_root=None, eval
     run = RunDir.at(path)
     cfg = load_run_config(run)
     cfg = dataclasses.replace(cfg, device=device, eval_samples=eval_samples or cfg.eval_samples)
-    data = load_dataset(cfg.dataset, data_root, cfg.device, cfg.data_limit)
+    # Scoring reads only the reference split; a one-item training split keeps Stacked
+    # MNIST's 1.2 GB of training images out of memory.
+    data = load_dataset(cfg.dataset, data_root, cfg.device, limit=1)
     trainer = Trainer(cfg, get_variant(cfg.variant), data)
     try:
         state = torch.load(run.path / "generator.pt", map_location=cfg.device, weights_only=True)
