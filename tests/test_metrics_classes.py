@@ -53,6 +53,12 @@ def test_collapsed_generator_scores_badly_without_data():
     assert m["mnist_fid"] is None
 
 
+@pytest.fixture(scope="module")
+def mnist_reference_stats():
+    """Classifier statistics of the 10,000 real test images (the MNIST reference)."""
+    return reference_statistics(mnist_split(train=False)[0])
+
+
 @pytest.mark.mnist
 def test_classifier_accuracy_on_the_real_test_set():
     x, y = mnist_split(train=False)
@@ -63,9 +69,9 @@ def test_classifier_accuracy_on_the_real_test_set():
 
 
 @pytest.mark.mnist
-def test_real_mnist_test_images_cover_all_digits():
+def test_real_mnist_test_images_cover_all_digits(mnist_reference_stats):
     x, _ = mnist_split(train=False)
-    m, unavailable = class_metrics(x, reference_statistics(x))
+    m, unavailable = class_metrics(x, mnist_reference_stats)
     assert m["modes"] == 10
     assert m["kl_uniform"] < 0.01  # the test set's class frequencies are close to uniform (8.9% to 11.4%)
     assert m["mnist_is"] > 9
@@ -74,10 +80,9 @@ def test_real_mnist_test_images_cover_all_digits():
 
 
 @pytest.mark.mnist
-def test_mnist_fid_separates_real_from_collapsed():
-    x_test, _ = mnist_split(train=False)
+def test_mnist_fid_separates_real_from_collapsed(mnist_reference_stats):
     x_train, y_train = mnist_split(train=True)
-    ref = reference_statistics(x_test)
+    ref = mnist_reference_stats
     real, _ = class_metrics(x_train[:5000], ref)
     ones, _ = class_metrics(x_train[:5000][y_train[:5000] == 1], ref)
     # The estimate is biased upwards at small n (like FID): 5,000 real training images score ~2.
