@@ -25,7 +25,8 @@ import torch.nn.functional as F
 
 from ganbench.data import data_root
 from ganbench.data.mnist import load_split
-from ganbench.metrics.classifier import SHA256_PATH, WEIGHTS_PATH, MnistNet, sha256_of
+from ganbench.metrics.classifier import SHA256_PATH, WEIGHTS_PATH, MnistNet
+from ganbench.metrics.digest import sha256_of
 
 
 def augment(x01: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -10,7 +10,8 @@ from metrics_helpers import mnist_root, mnist_split
 from ganbench.errors import RunError
 from ganbench.metrics import classifier
 from ganbench.metrics.classes import class_metrics, joint_classes, joint_log_probs, per_channel, reference_statistics
-from ganbench.metrics.classifier import SHA256_PATH, WEIGHTS_PATH, classify, sha256_of
+from ganbench.metrics.classifier import SHA256_PATH, WEIGHTS_PATH, classify
+from ganbench.metrics.digest import sha256_of
 
 
 def test_weights_ship_in_the_package_small_and_hashed():

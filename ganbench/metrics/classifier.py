@@ -14,13 +14,13 @@ the same preprocessing. `penultimate` (the 128-d ReLU layer) is the feature spac
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import RunError
+from .digest import sha256_of
 
 WEIGHTS_PATH = Path(__file__).with_name("mnist_classifier.pt")
 SHA256_PATH = Path(__file__).with_name("mnist_classifier.sha256")
@@ -56,14 +56,6 @@ class MnistNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.dropout(self.body(x)))
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def expected_sha256() -> str:

@@ -24,7 +24,8 @@ import torch
 
 from ..data import default_cache_dir
 from ..errors import DataUnavailable, RunError, UsageError
-from .inception_convert import FID_HELPER_FILE, FID_HELPER_MD5, build_weight_file, has_classifier, md5_of
+from .digest import md5_of
+from .inception_convert import FID_HELPER_FILE, FID_HELPER_MD5, build_weight_file, has_classifier
 
 WEIGHTS_ENV = "GANBENCH_INCEPTION_WEIGHTS"
 CONVERTED_NAME = f"inception-2015-12-05-from-fid-helper-{FID_HELPER_MD5[:8]}.pth"

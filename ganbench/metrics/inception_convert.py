@@ -15,7 +15,6 @@ Inception Score is then reported as unavailable, never computed from zero logits
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from pathlib import Path
@@ -97,14 +96,6 @@ def conv_name_map() -> dict[str, str]:
         for tf_conv, branch in convs.items():
             out[f"{_PREFIX}{tf_block}.{tf_conv}"] = f"{fidelity_block}.{branch}"
     return out
-
-
-def md5_of(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def convert_state_dict(ts_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
