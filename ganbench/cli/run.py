@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..config import DEFAULT_PROFILE, PROFILES
+from ..config import DEFAULT_PROFILE, PROFILES, resolve_device
 from ..errors import UsageError
 from . import cli
+from .metric_options import eval_settings, metric_options
 from .options import CommaList, flatten
 
 DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
@@ -47,7 +48,11 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @click.option("--n-critic", type=click.IntRange(min=1), help="Discriminator steps per generator step.")
 @click.option("--log-every", type=click.IntRange(min=1), help="Steps between loss records.")
 @click.option("--eval-every", type=click.IntRange(min=0), help="Steps between evaluations (0: only at the end).")
-@click.option("--eval-samples", type=click.IntRange(min=1), help="Generated samples per evaluation.")
+@click.option(
+    "--eval-samples",
+    type=click.IntRange(min=1),
+    help="Generated samples per evaluation (mode counts on Stacked MNIST always use 26,000).",
+)
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
 @click.option("--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only.")
 @click.option("--cpu-threads", type=click.IntRange(min=1), help="Torch threads per run on a CPU. [default: 1]")
@@ -68,6 +73,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @click.option("--resume", is_flag=True, help="Continue unfinished runs from their last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Delete and redo runs whose directory already exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@metric_options
 def run_cmd(
     variants,
     all_variants,
@@ -91,11 +97,15 @@ def run_cmd(
     resume,
     overwrite,
     no_progress,
+    inception,
+    inception_weights,
+    reference_samples,
 ) -> None:
     """Train VARIANTS (or --all) on each dataset for each seed.
 
     Finished runs with the same config are skipped. With --all, unfinished runs are
     resumed; otherwise pass --resume. A failed or diverged run does not stop the others.
+    Each run is scored every --eval-every steps and at the end (see docs/metrics.md).
     """
     from ganbench.variants import VARIANTS, get_variant
 
@@ -131,8 +141,17 @@ def run_cmd(
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=True)
+    from ..metrics.evaluate import make_evaluator
+
+    settings = eval_settings(inception, inception_weights, reference_samples, resolve_device(device))
     echo = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    common = dict(data_root=data_root, overwrite=overwrite, progress=not no_progress, echo=echo)
+    common = dict(
+        evaluator=make_evaluator(settings),
+        data_root=data_root,
+        overwrite=overwrite,
+        progress=not no_progress,
+        echo=echo,
+    )
     if len(suite.configs) == 1:
         # One run: its error, if any, is the command's error.
         outcome = run_one(suite.configs[0], out, resume=resume, **common)

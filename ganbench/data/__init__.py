@@ -117,4 +117,4 @@ def load_dataset(name: str, root: str | os.PathLike | None, device: torch.device
     return spec.load(data_root(root), torch.device(device), limit)
 
 
-from . import toy2d, mnist, faces, folder  # noqa: E402,F401,I001  (registration order = listing order)
+from . import toy2d, mnist, stacked_mnist, faces, folder  # noqa: E402,F401,I001  (registration order = listing order)

@@ -1,0 +1,190 @@
+"""The evaluator `train()` calls: picks the metrics that fit the dataset, returns one flat record.
+
+    points (ring8, grid25)        modes, hq_frac, reverse_kl                  (coverage.py)
+    mnist, stacked-mnist          modes, kl_uniform, mnist_is, mnist_fid      (classes.py)
+    every image dataset           fid, kid_mean, kid_std, precision, recall,  (fidelity.py)
+                                  is_mean, is_std  (when Inception is on)
+
+Every key a dataset promises is always present: a metric that cannot be computed is None,
+with its reason under "unavailable". Beside the numbers, "protocol" says how they were
+made: sample counts, sampling seed, reference split, networks and their weight hashes.
+
+Samples: one draw per evaluation, from the run's evaluation stream (`trainer.gens.eval()`:
+the same latent draws at every evaluation, for every variant and seed, independent of the
+training stream), with G in eval mode. Every metric of a record scores the same samples.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..data import Dataset, default_cache_dir
+from . import coverage
+from .fidelity import METRIC_KEYS as INCEPTION_KEYS
+from .fidelity import to_uint8
+
+CLASS_KEYS = ("modes", "kl_uniform", "mnist_is", "mnist_fid")
+# Datasets scored with the MNIST classifier; the value is how many channels hold a digit.
+CLASS_METRIC_DATASETS = {"mnist": 1, "stacked-mnist": 3}
+# Inception on a CPU runs at about 7 images/s: a 10,000-image reference takes ~25 minutes.
+CPU_REASON = "Inception metrics are off by default on a CPU (about 7 images/s); pass --inception to compute them"
+
+
+@dataclass
+class EvalSettings:
+    inception: bool | None = None  # None: on for CUDA runs, off on CPU runs
+    inception_weights: str | None = None  # --inception-weights; else $GANBENCH_INCEPTION_WEIGHTS, offline, download
+    reference_samples: int | None = None  # Inception reference: the first N images of the split (None: all)
+    cache_dir: Path | None = None  # default: ganbench.data.default_cache_dir()
+    inception_batch_size: int = 64
+    _weights: object = field(default=None, repr=False)
+
+    def inception_on(self, device: str) -> bool:
+        return self.inception if self.inception is not None else str(device).startswith("cuda")
+
+    def weights(self):
+        """The resolved Inception weights (resolved once; raises a one-line DataUnavailable)."""
+        if self._weights is None:
+            from .inception import resolve_weights
+
+            self._weights = resolve_weights(self.inception_weights, self.cache)
+        return self._weights
+
+    @property
+    def cache(self) -> Path:
+        return self.cache_dir or default_cache_dir()
+
+
+def make_evaluator(settings: EvalSettings | None = None):
+    """An evaluator for `ganbench.train.train(..., evaluator=...)`."""
+    settings = settings or EvalSettings()
+
+    def evaluator(trainer, data: Dataset, cfg) -> dict:
+        return evaluate(trainer, data, cfg, settings)
+
+    evaluator.settings = settings
+    return evaluator
+
+
+def evaluate(trainer, data: Dataset, cfg, settings: EvalSettings) -> dict:
+    t0 = time.perf_counter()
+    if data.kind == "points":
+        record = _points(trainer, data, cfg)
+    else:
+        record = _images(trainer, data, cfg, settings)
+    record["protocol"]["eval_time_s"] = round(time.perf_counter() - t0, 3)
+    return record
+
+
+def _sampling(cfg, n: int) -> dict:
+    return {
+        "samples": n,
+        "eval_seed": cfg.eval_seed,
+        "noise": "N(0, I) drawn on the CPU from the run's evaluation stream (the same draws at every evaluation)",
+        "generator_mode": "eval",
+    }
+
+
+def _points(trainer, data: Dataset, cfg) -> dict:
+    n = cfg.eval_samples
+    points = trainer.sample(n, trainer.gens.eval())  # (n, 2)
+    centres, sigma = data.extras["centres"], data.extras["sigma"]
+    metrics, unavailable = coverage.coverage_metrics(points, centres, sigma)
+    protocol = {"sampling": _sampling(cfg, n), "coverage": coverage.protocol(n, len(centres), sigma)}
+    if n != coverage.PROTOCOL_SAMPLES:
+        protocol["coverage"]["note"] = f"VEEGAN/PacGAN score {coverage.PROTOCOL_SAMPLES:,} samples; this used {n:,}"
+    return {**metrics, "unavailable": unavailable, "protocol": protocol}
+
+
+def _images(trainer, data: Dataset, cfg, settings: EvalSettings) -> dict:
+    n = cfg.eval_samples
+    channels = CLASS_METRIC_DATASETS.get(data.name)
+    n_class = data.extras.get("mode_samples", n) if channels else 0  # Stacked MNIST: 26,000 (VEEGAN/PacGAN)
+    images = trainer.sample(max(n, n_class), trainer.gens.eval())  # (N, C, H, W) in [-1, 1]
+    keys = (CLASS_KEYS if channels else ()) + INCEPTION_KEYS
+    protocol = {"sampling": _sampling(cfg, max(n, n_class)), "quantisation": "uint8 = round((x + 1) * 127.5)"}
+    if not torch.isfinite(images).all():
+        reason = "the generated samples contain NaN or Inf"
+        return {**dict.fromkeys(keys), "unavailable": dict.fromkeys(keys, reason), "protocol": protocol}
+    images_u8 = to_uint8(images)
+    metrics: dict = {}
+    unavailable: dict = {}
+    if channels:
+        m, u, protocol["classifier"] = _class_part(images_u8[:n_class], data, cfg, settings, channels)
+        metrics.update(m)
+        unavailable.update(u)
+    m, u, protocol["inception"] = _inception_part(images_u8[:n], data, cfg, settings)
+    metrics.update(m)
+    unavailable.update(u)
+    return {**metrics, "unavailable": unavailable, "protocol": protocol}
+
+
+def _class_part(images_u8, data: Dataset, cfg, settings: EvalSettings, channels: int):
+    from .classes import IS_SPLITS, class_metrics
+    from .classifier import FEATURE_DIM, weights_protocol
+    from .reference_cache import classifier_reference_stats
+
+    ref_stats = classifier_reference_stats(data, settings.cache, cfg.device)
+    metrics, unavailable = class_metrics(images_u8, ref_stats, cfg.device)
+    protocol = {
+        **weights_protocol(),
+        "samples": len(images_u8),
+        "classes": 10**channels,
+        "per_channel": channels > 1,
+        "feature_dim": FEATURE_DIM * channels,  # Stacked MNIST: the three channels' features side by side
+        "reference": {"split": data.reference_split, "count": len(data.reference)},
+        "is_splits": IS_SPLITS,
+    }
+    if channels > 1:
+        protocol["note"] = "modes and kl_uniform on 26,000 samples, as in VEEGAN and PacGAN"
+    return metrics, unavailable, protocol
+
+
+def _inception_part(images_u8, data: Dataset, cfg, settings: EvalSettings):
+    from . import fidelity
+
+    if not settings.inception_on(cfg.device):
+        reason = CPU_REASON if settings.inception is None else "Inception metrics turned off (--no-inception)"
+        return dict.fromkeys(INCEPTION_KEYS), dict.fromkeys(INCEPTION_KEYS, reason), {"enabled": False}
+    if len(images_u8) < 2:
+        reason = "FID/KID/precision/recall need at least 2 generated samples (--eval-samples)"
+        return dict.fromkeys(INCEPTION_KEYS), dict.fromkeys(INCEPTION_KEYS, reason), {"enabled": True}
+    weights = settings.weights()
+    reference = data.reference if settings.reference_samples is None else data.reference[: settings.reference_samples]
+    name = fidelity.reference_cache_name(data.name, data.reference_split, len(reference), weights)
+    metrics, unavailable = fidelity.inception_metrics(
+        images_u8,
+        reference,
+        weights,
+        reference_name=name,
+        cache_dir=settings.cache / "fidelity",
+        device=cfg.device,
+        batch_size=settings.inception_batch_size,
+    )
+    protocol = {
+        "enabled": True,
+        "extractor": f"torch-fidelity {fidelity.FEATURE_EXTRACTOR}, {fidelity.FEATURE_LAYER}-d pool features",
+        "weights": weights.protocol(),
+        "samples": len(images_u8),
+        "reference": {"split": data.reference_split, "count": len(reference)},
+        "kid_subsets": fidelity.KID_SUBSETS,
+        "kid_subset_size": fidelity.kid_subset_size(len(images_u8), len(reference)),
+        "prc_neighborhood": fidelity.PRC_NEIGHBORHOOD,
+        "is_splits": fidelity.IS_SPLITS,
+        "seed": fidelity.FIDELITY_SEED,
+        "torch_fidelity": _version("torch-fidelity"),
+    }
+    return metrics, unavailable, protocol
+
+
+def _version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None

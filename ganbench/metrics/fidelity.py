@@ -1,0 +1,174 @@
+"""FID, KID, precision/recall and IS through torch-fidelity.
+
+All numbers come from torch-fidelity (`calculate_metrics` and its metric functions); this
+module only prepares inputs and names the outputs:
+- images go in as uint8 RGB (N, 3, H, W): generated samples in [-1, 1] are mapped with
+  round((x + 1) * 127.5), clipped to [0, 255], exactly like real images stored as PNG, and
+  grayscale is repeated to three channels (the usual MNIST practice, Lucic et al. 2018);
+- every metric uses torch-fidelity's TF-compatible Inception v3 ("inception-v3-compat")
+  on its 2048-d pool features; precision/recall too (torch-fidelity's default for it is
+  VGG16, which needs another download; Kynkaenniemi et al. 2019's k = 3 is kept);
+- the reference split's features are cached by torch-fidelity under a name that carries
+  the dataset, split, count and the weights' md5, so they are computed once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .inception import InceptionWeights
+
+FEATURE_EXTRACTOR = "inception-v3-compat"
+FEATURE_LAYER = "2048"
+KID_SUBSET_SIZE = 1000  # Binkowski et al. 2018 and torch-fidelity: subsets of 1,000
+KID_SUBSETS = 100  # torch-fidelity's default
+PRC_NEIGHBORHOOD = 3  # Kynkaenniemi et al. 2019: k = 3 nearest neighbours
+FIDELITY_SEED = 2020  # torch-fidelity's default seed for KID subsets and the IS shuffle
+IS_SPLITS = 10  # Salimans et al. 2016
+BATCH_SIZE = 64
+
+# torch-fidelity's keys -> ganbench's stable keys
+KEYS = {
+    "frechet_inception_distance": "fid",
+    "kernel_inception_distance_mean": "kid_mean",
+    "kernel_inception_distance_std": "kid_std",
+    "precision": "precision",
+    "recall": "recall",
+    "inception_score_mean": "is_mean",
+    "inception_score_std": "is_std",
+}
+METRIC_KEYS = tuple(KEYS.values())
+
+
+def to_uint8_rgb(images: Tensor) -> Tensor:
+    """Images in [-1, 1] (N, C, H, W), C = 1 or 3 -> uint8 (N, 3, H, W)."""
+    u8 = to_uint8(images)
+    return u8.repeat(1, 3, 1, 1) if u8.shape[1] == 1 else u8
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """[-1, 1] float -> uint8 [0, 255], rounding to nearest (what saving a PNG does)."""
+    return images.float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def rgb(images_u8: Tensor) -> Tensor:
+    """uint8 (N, 1 or 3, H, W) -> uint8 (N, 3, H, W)."""
+    if images_u8.dtype != torch.uint8 or images_u8.dim() != 4 or images_u8.shape[1] not in (1, 3):
+        raise ValueError(f"expected uint8 images (N, 1|3, H, W), got {images_u8.dtype} {tuple(images_u8.shape)}")
+    return images_u8.repeat(1, 3, 1, 1) if images_u8.shape[1] == 1 else images_u8
+
+
+class ImageTensorDataset(torch.utils.data.Dataset):
+    """A uint8 (N, 3, H, W) tensor as the Dataset torch-fidelity takes (one image per item)."""
+
+    def __init__(self, images_u8: Tensor):
+        self.images = rgb(images_u8)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> Tensor:
+        return self.images[i]
+
+
+def reference_cache_name(dataset: str, split: str, count: int, weights: InceptionWeights) -> str:
+    """torch-fidelity's cache name for a reference split (no path separators allowed)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{dataset}-{split}").strip("-").lower()
+    return f"ganbench-{slug}-n{count}-w{weights.md5[:12]}"
+
+
+def inception_metrics(
+    generated_u8: Tensor,
+    reference_u8: Tensor,
+    weights: InceptionWeights,
+    *,
+    reference_name: str | None,
+    cache_dir: Path,
+    device: str = "cpu",
+    batch_size: int = BATCH_SIZE,
+) -> tuple[dict, dict]:
+    """(metrics under METRIC_KEYS, unavailable reasons) for generated vs reference images.
+
+    `reference_name` names the reference in torch-fidelity's cache (None: no caching).
+    """
+    import torch_fidelity
+
+    n_gen, n_ref = len(generated_u8), len(reference_u8)
+    if n_gen < 2 or n_ref < 2:
+        raise ValueError(f"FID needs at least 2 images on each side, got {n_gen} generated and {n_ref} reference")
+    out = torch_fidelity.calculate_metrics(
+        input1=ImageTensorDataset(generated_u8),
+        input2=ImageTensorDataset(reference_u8),
+        input2_cache_name=reference_name,
+        cache=reference_name is not None,
+        cache_root=str(cache_dir),
+        fid=True,
+        kid=True,
+        prc=True,
+        isc=weights.has_classifier,
+        feature_extractor=FEATURE_EXTRACTOR,
+        feature_extractor_weights_path=str(weights.path),
+        kid_subsets=KID_SUBSETS,
+        kid_subset_size=kid_subset_size(n_gen, n_ref),
+        prc_neighborhood=PRC_NEIGHBORHOOD,
+        isc_splits=IS_SPLITS,
+        rng_seed=FIDELITY_SEED,
+        batch_size=batch_size,
+        cuda=str(device).startswith("cuda"),
+        save_cpu_ram=True,  # no DataLoader workers: the images are already in memory
+        verbose=False,
+    )
+    metrics = {ours: _finite_or_none(out[theirs]) for theirs, ours in KEYS.items() if theirs in out}
+    unavailable = {k: "torch-fidelity returned a non-finite value" for k, v in metrics.items() if v is None}
+    if not weights.has_classifier:
+        reason = f"no classifier layer in the Inception weights ({weights.source}: {weights.path.name})"
+        for key in ("is_mean", "is_std"):
+            metrics[key] = None
+            unavailable[key] = reason
+    return metrics, unavailable
+
+
+def kid_subset_size(n_gen: int, n_ref: int) -> int:
+    """KID's subset size: 1,000, or all samples of the smaller side when there are fewer."""
+    return min(KID_SUBSET_SIZE, n_gen, n_ref)
+
+
+def extract_features(
+    images_u8: Tensor, weights: InceptionWeights, batch_size: int = BATCH_SIZE, device="cpu"
+) -> Tensor:
+    """torch-fidelity's 2048-d Inception features (N, 2048) of uint8 images (for tests and parity checks)."""
+    from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
+
+    cuda = str(device).startswith("cuda")
+    extractor = create_feature_extractor(
+        FEATURE_EXTRACTOR, [FEATURE_LAYER], cuda=cuda, feature_extractor_weights_path=str(weights.path), verbose=False
+    )
+    feats = get_featuresdict_from_dataset(
+        ImageTensorDataset(images_u8), extractor, batch_size, cuda, save_cpu_ram=True, verbose=False
+    )
+    return feats[FEATURE_LAYER]
+
+
+def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
+    """torch-fidelity's Frechet distance between the Gaussians fitted to two feature sets."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics
+
+    stats_a = fid_features_to_statistics(features_a.double().cpu())
+    stats_b = fid_features_to_statistics(features_b.double().cpu())
+    return frechet_from_statistics(stats_a, stats_b)
+
+
+def frechet_from_statistics(stats_a: dict, stats_b: dict) -> float:
+    from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
+
+    return float(fid_statistics_to_metric(stats_a, stats_b, verbose=False)[KEY_METRIC_FID])
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,45 @@
+"""Reference statistics for mnist_fid, computed once per (dataset, split, count, classifier).
+
+Kept in memory for the process and on disk under <cache>/classifier/, keyed by the
+dataset, its reference split, the image count and the classifier's sha256, so a suite of
+runs classifies the 10,000 reference images once. (The Inception reference features are
+cached by torch-fidelity itself; see fidelity.reference_cache_name.)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..data import Dataset
+from .classifier import expected_sha256
+
+_MEMORY: dict[str, dict] = {}
+
+
+def cache_key(data: Dataset) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{data.name}-{data.reference_split}").strip("-").lower()
+    return f"{slug}-n{len(data.reference)}-c{expected_sha256()[:12]}"
+
+
+def classifier_reference_stats(data: Dataset, cache_dir: Path, device: str = "cpu") -> dict:
+    """{"mu": (D,), "sigma": (D, D)} of the reference images' classifier features."""
+    from .classes import reference_statistics
+
+    key = cache_key(data)
+    if key in _MEMORY:
+        return _MEMORY[key]
+    path = cache_dir / "classifier" / f"{key}.npz"
+    try:
+        with np.load(path) as f:
+            stats = {"mu": f["mu"], "sigma": f["sigma"]}
+    except (OSError, KeyError, ValueError):
+        stats = reference_statistics(data.reference, device)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez(tmp, mu=stats["mu"], sigma=stats["sigma"])
+        tmp.replace(path)
+    _MEMORY[key] = stats
+    return stats
