@@ -16,7 +16,6 @@ training stream), with G in eval mode. Every metric of a record scores the same 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,12 +70,10 @@ def make_evaluator(settings: EvalSettings | None = None):
 
 
 def evaluate(trainer, data: Dataset, cfg, settings: EvalSettings) -> dict:
-    t0 = time.perf_counter()
     if data.kind == "points":
         record = _points(trainer, data, cfg)
     else:
         record = _images(trainer, data, cfg, settings)
-    record["protocol"]["eval_time_s"] = round(time.perf_counter() - t0, 3)
     return record
 
 
