@@ -9,6 +9,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
+
 from .config import RunConfig, diff, resolve
 from .data import get_dataset_spec
 from .errors import ConfigMismatch, GanbenchError, RunError, RunLocked
@@ -53,6 +55,9 @@ def plan(
             if not explicit_datasets:
                 unavailable[ds] = spec.how_to_get
                 continue
+            # Named explicitly: fetch it now (torchvision downloads it when online), so a
+            # dataset that cannot be had is an error before any run starts.
+            spec.load(root, torch.device("cpu"), 1)
         for variant in variants:
             for seed in seeds:
                 configs.append(resolve(RunConfig(variant=variant, dataset=ds, seed=seed, **overrides)))

@@ -120,7 +120,10 @@ def run_cmd(
     names = list(VARIANTS) if all_variants else list(dict.fromkeys(variants))
     for name in names:
         get_variant(name)  # unknown names fail before anything runs
-    dataset_names = flatten(datasets) or [DEFAULT_DATASET]
+    from ..data import DATASETS
+
+    # --all with no --datasets: every registered dataset whose data is on this machine.
+    dataset_names = flatten(datasets) or (list(DATASETS) if all_variants else [DEFAULT_DATASET])
     seed_list = flatten(seeds) or [0]
     if any(s < 0 for s in seed_list):
         raise UsageError(f"seeds must be >= 0, got {seed_list}")
@@ -140,7 +143,9 @@ def run_cmd(
         device=device,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=True)
+    suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=bool(datasets))
+    for name, how in suite.unavailable.items():
+        click.echo(f"skipping dataset {name}: not on this machine; {how}", err=True)
     from ..metrics.evaluate import make_evaluator
 
     settings = eval_settings(inception, inception_weights, reference_samples, resolve_device(device))
