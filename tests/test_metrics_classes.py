@@ -49,6 +49,7 @@ def test_collapsed_generator_scores_badly_without_data():
     images = torch.zeros(200, 1, 28, 28, dtype=torch.uint8)  # all blank: one predicted class
     m, _ = class_metrics(images, None)
     assert m["modes"] == 1
+    assert sum(m["class_counts"]) == 200 and sorted(m["class_counts"])[-1] == 200  # every sample in one class
     assert m["kl_uniform"] == pytest.approx(math.log(10))
     assert m["mnist_is"] == pytest.approx(1.0, abs=1e-6)  # identical predictions: KL 0, exp(0) = 1
     assert m["mnist_fid"] is None
@@ -74,6 +75,9 @@ def test_real_mnist_test_images_cover_all_digits(mnist_reference_stats):
     x, _ = mnist_split(train=False)
     m, unavailable = class_metrics(x, mnist_reference_stats)
     assert m["modes"] == 10
+    # The predicted histogram is within a few dozen images of the true one.
+    true_counts = torch.bincount(mnist_split(train=False)[1], minlength=10)
+    assert (torch.tensor(m["class_counts"]) - true_counts).abs().max() < 40
     assert m["kl_uniform"] < 0.01  # the test set's class frequencies are close to uniform (8.9% to 11.4%)
     assert m["mnist_is"] > 9
     assert m["mnist_fid"] == pytest.approx(0.0, abs=1e-6)  # identical sets

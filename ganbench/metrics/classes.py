@@ -73,6 +73,9 @@ def class_metrics(generated_u8: Tensor, reference_stats: dict | None, device: st
     n_classes = N_CLASSES ** probs.shape[1]
     counts = torch.bincount(joint_classes(probs), minlength=n_classes)
     out = {"modes": int((counts > 0).sum()), "kl_uniform": kl_to_uniform(counts), "mnist_is": classifier_is(probs)}
+    if n_classes <= 10:
+        # The histogram itself, for the class-histogram plot (not a ranked metric).
+        out["class_counts"] = counts.tolist()
     unavailable = {}
     if reference_stats is None or len(feats) < 2:
         out["mnist_fid"] = None
