@@ -38,7 +38,13 @@ VARIANT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple
 
 
 def _colours(variants) -> dict:
-    return {v: VARIANT_COLOURS[i % len(VARIANT_COLOURS)] for i, v in enumerate(variants)}
+    """One colour per variant, fixed by registry order, so a variant looks the same in every figure."""
+    from ganbench.variants import VARIANTS
+
+    known = list(VARIANTS)
+    extra = [v for v in dict.fromkeys(variants) if v not in known]
+    order = known + extra
+    return {v: VARIANT_COLOURS[order.index(v) % len(VARIANT_COLOURS)] for v in dict.fromkeys(variants)}
 
 
 def _finish(fig, path, pdf: bool) -> list:
@@ -152,5 +158,6 @@ def class_histograms(counts: dict, dataset: str, path, pdf: bool = False) -> lis
         ax.set_title(variant, fontsize=10)
         ax.set_xlabel("predicted class")
     axes[0][0].set_ylabel("share of samples")
-    fig.suptitle(f"{dataset}: classes of generated samples (dashed: uniform)", fontsize=11)
+    fig.suptitle(f"{dataset}: classes of generated samples (dashed: uniform)", fontsize=11, y=1.02)
+    fig.tight_layout()
     return _finish(fig, path, pdf)

@@ -29,6 +29,9 @@ DIRECTIONS: dict[str, str] = {
     "mnist_fid": LOWER,
 }
 METRIC_ORDER = list(DIRECTIONS)
+# Decimals shown: mode counts are integers per run (a mean over seeds needs one decimal);
+# FIDs live on a scale of tens to thousands.
+DIGITS = {"modes": 1, "fid": 2, "mnist_fid": 2}
 FORMATS = ("markdown", "csv", "latex", "json")
 
 
@@ -83,7 +86,7 @@ def _cell(row: pd.Series, metric: str) -> str:
             steps = ", ".join(str(s) for s in row["diverged_at"])
             return f"diverged at step {steps}"
         return "n/a"
-    digits = 0 if metric == "modes" and float(mean).is_integer() and std == 0 else 3
+    digits = DIGITS.get(metric, 3)
     text = f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
     return text
 

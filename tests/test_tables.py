@@ -60,8 +60,9 @@ def test_best_respects_each_metrics_direction():
 def test_display_marks_best_and_shows_divergence_in_place_of_numbers():
     agg = aggregate(runs_frame())
     mnist = display_table(agg, "mnist").set_index("variant")
-    assert mnist.loc["hinge", "fid ↓"] == "**9.000 ± 1.000**"
-    assert mnist.loc["dcgan", "fid ↓"] == "12.000 ± 2.000"
+    assert mnist.loc["hinge", "fid ↓"] == "**9.00 ± 1.00**"
+    assert mnist.loc["dcgan", "fid ↓"] == "12.00 ± 2.00"
+    assert mnist.loc["dcgan", "modes ↑"] == "9.7 ± 0.6"
     assert mnist.loc["wgan-gp", "diverged"] == 1
     ring = display_table(agg, "ring8").set_index("variant")
     assert ring.loc["vanilla", "result"] == "diverged at step 40"  # no run of ring8 reached an evaluation

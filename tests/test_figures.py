@@ -1,0 +1,121 @@
+"""ganbench plot and ganbench report on real (tiny) runs: every figure, every table."""
+
+from __future__ import annotations
+
+import base64
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import mnist_available
+
+from ganbench.cli import cli
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    common = [
+        "--profile",
+        "smoke",
+        "--steps",
+        "60",
+        "--log-every",
+        "20",
+        "--eval-every",
+        "30",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(cli, ["run", "dcgan", "hinge", "--dataset", "ring8", "--seeds", "0,1", *common])
+    assert result.exit_code == 0, result.output
+    diverging = ["run", "lsgan", "--dataset", "ring8", "--lr-d", "1e6", "--lr-g", "1e6", *common]
+    assert CliRunner().invoke(cli, diverging).exit_code == 0
+    if mnist_available():
+        mnist = [
+            "run",
+            "dcgan",
+            "lsgan",
+            "--dataset",
+            "mnist",
+            "--data-limit",
+            "512",
+            "--batch-size",
+            "32",
+            "--eval-samples",
+            "300",
+            *common[:-2],
+            "--steps",
+            "20",
+            "--eval-every",
+            "10",
+            "--out",
+            str(out),
+        ]
+        result = CliRunner().invoke(cli, mnist)
+        assert result.exit_code == 0, result.output
+    return out
+
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tables, self.images, self.headings, self.external = 0, [], [], []
+        self._in_h = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self.tables += 1
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        if tag in ("script", "link") or (tag == "img" and not attrs.get("src", "").startswith("data:")):
+            self.external.append(tag)
+        self._in_h = tag in ("h2", "h3")
+
+    def handle_data(self, data):
+        if self._in_h:
+            self.headings.append(data.strip())
+            self._in_h = False
+
+
+def test_plot_writes_png_and_pdf_for_every_kind_of_figure(runs_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["plot", "--out", str(runs_dir), "--to", str(tmp_path), "--pdf"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in tmp_path.iterdir()}
+    for stem in ("ring8_modes_curve", "ring8_hq_frac_curve", "ring8_reverse_kl_bar", "ring8_samples_seed0"):
+        assert f"{stem}.png" in names and f"{stem}.pdf" in names, names
+    for p in tmp_path.glob("*.png"):
+        assert p.read_bytes()[:8] == PNG and p.stat().st_size > 5000, p
+    if mnist_available():
+        assert {"mnist_modes_curve.png", "mnist_mnist_fid_bar.png", "mnist_classes_seed0.png"} <= names
+
+
+def test_report_is_one_self_contained_page_with_every_table_and_image(runs_dir, tmp_path):
+    path = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["report", "--out", str(runs_dir), "--to", str(path)])
+    assert result.exit_code == 0, result.output
+    page = Page()
+    page.feed(path.read_text())
+    datasets = ["mnist", "ring8"] if mnist_available() else ["ring8"]
+    assert page.tables == len(datasets)  # one comparison table per dataset
+    for ds in datasets:
+        assert ds in page.headings
+    assert not page.external  # nothing to fetch: opens offline
+    assert len(page.images) >= (14 if mnist_available() else 7)
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == PNG
+    text = path.read_text()
+    for fact in ("Environment", "torch", "git commit", "Protocol: profile smoke", "diverged", "dcgan", "hinge"):
+        assert fact in text, fact
+
+
+def test_plot_and_report_on_an_empty_folder_are_one_line_errors(tmp_path):
+    for command in ("plot", "report"):
+        result = CliRunner().invoke(cli, [command, "--out", str(tmp_path)])
+        assert result.exit_code == 1 and result.output.startswith("Error: no run directories")
