@@ -10,6 +10,7 @@ from ..errors import RunError
 from ..rundir import read_json
 from . import cli
 from .metric_options import eval_settings, metric_options
+from .options import DATA_ROOT_OPTION, DEVICE_OPTION
 
 SHOWN = ("modes", "hq_frac", "reverse_kl", "kl_uniform", "mnist_is", "mnist_fid", "fid", "kid_mean", "precision")
 
@@ -32,13 +33,8 @@ def _check(path: Path) -> None:
 @cli.command("eval")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--eval-samples", type=click.IntRange(min=1), help="Generated samples (default: the run's own).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
-@click.option(
-    "--data-root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with local datasets (default: $GANBENCH_DATA).",
-)
+@DEVICE_OPTION
+@DATA_ROOT_OPTION
 @metric_options
 def eval_cmd(run_dirs, eval_samples, device, data_root, inception, inception_weights, reference_samples) -> None:
     """Score the generators of finished RUN_DIRS; append an eval record to each metrics.jsonl.

@@ -9,6 +9,7 @@ import click
 from ..config import PROFILES
 from ..data import DATASET_FACTORIES, DATASETS, data_root
 from . import cli
+from .options import RUNS_OPTION, require_runs
 
 
 @cli.command("list")
@@ -46,14 +47,7 @@ def list_cmd() -> None:
 
 
 @cli.command("table")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="runs",
-    show_default=True,
-    help="Folder holding the run directories.",
-)
+@RUNS_OPTION
 @click.option(
     "--format", "fmt", type=click.Choice(["markdown", "csv", "latex", "json"]), default="markdown", show_default=True
 )
@@ -73,16 +67,11 @@ def table_cmd(out: Path, fmt: str, per_run: bool, csv_path: Path | None) -> None
     """
     import pandas as pd
 
-    from ..errors import RunError
-    from ..results import collect, display_frame
+    from ..results import display_frame
     from ..rundir import atomic_write_bytes
     from ..tables import render
 
-    if not out.is_dir():
-        raise RunError(f"{out} does not exist; train something first with `ganbench run`")
-    df = collect(out)
-    if df.empty:
-        raise RunError(f"no run directories under {out}")
+    df = require_runs(out)
     csv_path = csv_path or out / "runs.csv"
     atomic_write_bytes(csv_path, df.to_csv(index=False).encode())
     if per_run:

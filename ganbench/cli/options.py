@@ -1,8 +1,38 @@
-"""Option types shared by the commands."""
+"""Options and option types shared by the commands."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+RUNS_OPTION = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="runs",
+    show_default=True,
+    help="Folder holding the run directories.",
+)
+DEVICE_OPTION = click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+DATA_ROOT_OPTION = click.option(
+    "--data-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with local datasets (default: $GANBENCH_DATA).",
+)
+
+
+def require_runs(out: Path):
+    """The per-run DataFrame of `out`, or a one-line error if there is nothing to read."""
+    from ..errors import RunError
+    from ..results import collect
+
+    if not out.is_dir():
+        raise RunError(f"{out} does not exist; train something first with `ganbench run`")
+    runs = collect(out)
+    if runs.empty:
+        raise RunError(f"no run directories under {out}")
+    return runs
 
 
 class CommaList(click.ParamType):

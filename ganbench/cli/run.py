@@ -10,7 +10,7 @@ from ..config import DEFAULT_PROFILE, PROFILES, resolve_device
 from ..errors import UsageError
 from . import cli
 from .metric_options import eval_settings, metric_options
-from .options import CommaList, flatten
+from .options import DATA_ROOT_OPTION, DEVICE_OPTION, CommaList, flatten
 
 DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 
@@ -63,13 +63,8 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     show_default=True,
     help="Output folder; runs land in <out>/<dataset>/<variant>/seed<k>/.",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
-@click.option(
-    "--data-root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with local datasets (default: $GANBENCH_DATA).",
-)
+@DEVICE_OPTION
+@DATA_ROOT_OPTION
 @click.option("--resume", is_flag=True, help="Continue unfinished runs from their last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Delete and redo runs whose directory already exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
