@@ -198,7 +198,7 @@ def from_runs(out: Path, datasets=None, variants=None) -> dict:
 
 def write(path: Path, baseline: dict) -> None:
     """Strict JSON (no NaN), written to a temporary file and renamed into place."""
-    text = json.dumps(baseline, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    text = json.dumps(baseline, indent=2, allow_nan=False) + "\n"  # in build() order: schema first
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(Path(path), text.encode())
