@@ -186,3 +186,17 @@ def test_a_missing_or_unreadable_baseline_is_a_one_line_usage_error(tmp_path):
     binary = tmp_path / "b.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     assert "cannot read baseline" in one_line_error(invoke("check", "--baseline", binary), 2)
+
+
+def test_the_committed_ci_baseline_covers_every_variant_on_both_mixtures():
+    """results/baseline/baseline.json is what CI checks against (scripts/make_baseline.py)."""
+    from pathlib import Path
+
+    from ganbench.variants import VARIANTS
+
+    doc = schema.load(Path(__file__).resolve().parent.parent / "results" / "baseline" / "baseline.json")
+    pairs = {(e["dataset"], e["variant"]) for e in doc["entries"]}
+    assert pairs == {(d, v) for d in ("ring8", "grid25") for v in VARIANTS}
+    for e in doc["entries"]:
+        assert e["seeds"] == [0, 1, 2] and e["protocol"]["profile"] == "smoke" and e["protocol"]["steps"] == 300
+        assert e["settings"] == {"device": "cpu", "cpu_threads": 1}  # bit-identical reruns on a CPU
