@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import xml.etree.ElementTree as ET
 
@@ -103,6 +104,7 @@ def test_divergence_where_the_baseline_had_none_is_a_regression(made, tmp_path):
     assert rows[(DATASET, VARIANT, "diverged")] == "FAIL"
     assert "2 of 2 (at step" in result.output
     assert rows[(DATASET, VARIANT, "modes")] == "FAIL"  # no run scored: no value to pass with
+    assert f"Note: {DATASET}/{VARIANT}: lr_d is 1000000.0 now, 0.0002 in the baseline" in result.output
 
 
 def test_tolerance_overrides_from_the_command_line_turn_the_verdict(made, broken):
@@ -172,9 +174,20 @@ def test_baseline_refuses_unfinished_runs_and_empty_folders(made, tmp_path):
     line = one_line_error(invoke("baseline", "--out", tmp_path / "nowhere", "-o", tmp_path / "b.json"), 1)
     assert "does not exist" in line
     copy = tmp_path / "copy"
-    __import__("shutil").copytree(runs, copy)
+    shutil.copytree(runs, copy)
     status = copy / DATASET / VARIANT / "seed1" / "status.json"
     status.write_text(json.dumps({**json.loads(status.read_text()), "status": "running"}))
     line = one_line_error(invoke("baseline", "--out", copy, "-o", tmp_path / "b.json"), 1)
     assert "seed1 is interrupted" in line and "ganbench run --resume" in line
     assert not (tmp_path / "b.json").exists()
+
+
+def test_baseline_refuses_runs_that_mix_protocols(made, tmp_path):
+    runs, _ = made
+    shutil.copytree(runs, tmp_path / "mixed")
+    short = tmp_path / "short"
+    train(short, "--steps", "20")
+    shutil.rmtree(tmp_path / "mixed" / DATASET / VARIANT / "seed1")
+    shutil.copytree(short / DATASET / VARIANT / "seed1", tmp_path / "mixed" / DATASET / VARIANT / "seed1")
+    line = one_line_error(invoke("baseline", "--out", tmp_path / "mixed", "-o", tmp_path / "b.json"), 2)
+    assert f"the runs of {DATASET}/{VARIANT} mix protocols (steps: 150, 20)" in line
