@@ -191,3 +191,35 @@ def test_baseline_refuses_runs_that_mix_protocols(made, tmp_path):
     shutil.copytree(short / DATASET / VARIANT / "seed1", tmp_path / "mixed" / DATASET / VARIANT / "seed1")
     line = one_line_error(invoke("baseline", "--out", tmp_path / "mixed", "-o", tmp_path / "b.json"), 2)
     assert f"the runs of {DATASET}/{VARIANT} mix protocols (steps: 150, 20)" in line
+
+
+def crashing_g_loss(fake_scores):
+    raise RuntimeError("boom in the generator loss")
+
+
+class CrashingTrainer:
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("boom before the run directory was written")
+
+
+def test_a_crash_in_the_code_under_test_is_an_error_verdict_with_exit_1(made, tmp_path, monkeypatch):
+    import dataclasses
+
+    from ganbench.variants import VARIANTS
+
+    _, baseline = made
+    xml_path = tmp_path / "check.xml"
+    with patched(dataclasses.replace(VARIANTS[VARIANT], g_loss=crashing_g_loss)):
+        result = invoke("check", "--baseline", baseline, "--out", tmp_path / "a", "--junit-xml", xml_path)
+    assert result.exit_code == 1, result.output
+    assert table_rows(result.output)[(DATASET, VARIANT, "failed")] == "ERROR"
+    assert "boom in the generator loss" in result.output
+    suite = ET.parse(xml_path).getroot().find("testsuite")
+    assert suite.get("errors") == "1" and "boom" in suite.find("testcase/error").get("message")
+
+    # A crash before the run wrote anything still names the run, not "no runs found".
+    monkeypatch.setattr("ganbench.train.Trainer", CrashingTrainer)
+    result = invoke("check", "--baseline", baseline, "--out", tmp_path / "b")
+    assert result.exit_code == 1, result.output
+    assert table_rows(result.output)[(DATASET, VARIANT, "failed")] == "ERROR"
+    assert "boom before the run directory was written" in result.output

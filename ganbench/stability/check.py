@@ -122,7 +122,22 @@ def _train(entries, seeds, out: Path, device, inception_weights, data_root, prog
         return evaluators[cfg.dataset](trainer, data, cfg)
 
     # overwrite: a check judges the code as it is now, never a run left by older code.
-    run_suite(configs, out, evaluator=evaluator, data_root=data_root, overwrite=True, progress=progress, echo=echo)
+    return run_suite(
+        configs, out, evaluator=evaluator, data_root=data_root, overwrite=True, progress=progress, echo=echo
+    )
+
+
+def _with_crashes(df: pd.DataFrame, outcomes) -> pd.DataFrame:
+    """Rows for runs that crashed before writing their directory (so collect() cannot see
+    them): a crash in the code under test is a verdict (ERROR, exit 1), not a missing run."""
+    seen = set(df["run_dir"]) if "run_dir" in df else set()
+    rows = []
+    for o in outcomes:
+        if o.status == "failed" and str(o.run_dir.path) not in seen:
+            cfg = {f"cfg.{k}": str(v) if isinstance(v, (list, tuple)) else v for k, v in o.cfg.to_dict().items()}
+            ids = {"dataset": o.cfg.dataset, "variant": o.cfg.variant, "seed": o.cfg.seed}
+            rows.append({**ids, "status": "failed", "reason": o.message, "run_dir": str(o.run_dir.path), **cfg})
+    return pd.concat([df, pd.DataFrame(rows)], ignore_index=True) if rows else df
 
 
 def _rows_for(df: pd.DataFrame, e: dict, seeds, source: str) -> pd.DataFrame:
@@ -209,9 +224,10 @@ def run_check(
         folder = Path(out) if out is not None else Path(temporary := tempfile.mkdtemp(prefix="ganbench-check-"))
         source = str(folder)
     try:
+        df = collect(folder) if runs is not None else None
         if runs is None:
-            _train(entries, seeds, folder, device, inception_weights, data_root, progress, echo)
-        df = collect(folder)
+            outcomes = _train(entries, seeds, folder, device, inception_weights, data_root, progress, echo)
+            df = _with_crashes(collect(folder), outcomes)
         verdicts, notes = [], []
         for e in entries:
             rows = run_protocols(_rows_for(df, e, seeds, source))
