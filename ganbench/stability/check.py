@@ -159,7 +159,7 @@ def _rows_for(df: pd.DataFrame, e: dict, seeds, source: str) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def _notes(e: dict, rows: pd.DataFrame, doc: dict) -> list[str]:
+def _notes(e: dict, rows: pd.DataFrame) -> list[str]:
     """Differences that do not invalidate the comparison but explain a changed number."""
     where = f"{e['dataset']}/{e['variant']}"
     notes = []
@@ -224,10 +224,11 @@ def run_check(
         folder = Path(out) if out is not None else Path(temporary := tempfile.mkdtemp(prefix="ganbench-check-"))
         source = str(folder)
     try:
-        df = collect(folder) if runs is not None else None
         if runs is None:
             outcomes = _train(entries, seeds, folder, device, inception_weights, data_root, progress, echo)
             df = _with_crashes(collect(folder), outcomes)
+        else:
+            df = collect(folder)
         verdicts, notes = [], []
         for e in entries:
             rows = run_protocols(_rows_for(df, e, seeds, source))
@@ -236,7 +237,7 @@ def run_check(
             if mismatch:
                 raise UsageError(f"protocol mismatch for {where}: {'; '.join(mismatch)}; refusing to compare")
             verdicts += compare_entry(e, rows, aggregate(rows).iloc[0], tolerance)
-            notes += _notes(e, rows, doc)
+            notes += _notes(e, rows)
         notes += _environment_notes(doc, df)
     finally:
         if temporary is not None:
