@@ -76,4 +76,4 @@ def main() -> None:
     cli()
 
 
-from . import evaluate, figures, inspect, run  # noqa: E402,F401,I001  (register the commands)
+from . import check, evaluate, figures, inspect, run  # noqa: E402,F401,I001  (register the commands)

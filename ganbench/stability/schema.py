@@ -1,0 +1,98 @@
+"""Reading a baseline file back, with every way it can be wrong said in one line.
+
+A baseline the check cannot trust is a usage error (exit 2), never a regression (exit 1):
+exit 1 from `ganbench check` must mean the code got worse, so CI can tell the two apart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import UsageError
+from ..tables import DIRECTIONS
+from .baseline import KIND, PROTOCOL_CONFIG, PROTOCOL_EVAL, SCHEMA
+
+ENTRY_FIELDS = {
+    "dataset": str,
+    "variant": str,
+    "protocol": dict,
+    "seeds": list,
+    "n_seeds": int,
+    "n_diverged": int,
+    "metrics": dict,
+}
+METRIC_FIELDS = ("mean", "std", "n")
+
+
+class MalformedBaseline(UsageError):
+    pass
+
+
+def load(path: str | Path) -> dict:
+    """The validated baseline document at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise MalformedBaseline(
+            f"baseline {path} does not exist; make one with `ganbench baseline --out RUNS -o {path}`"
+        ) from None
+    except IsADirectoryError:
+        raise MalformedBaseline(f"baseline {path} is a folder; give the baseline JSON file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise MalformedBaseline(f"cannot read baseline {path} ({reason})") from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise MalformedBaseline(f"baseline {path} is not valid JSON ({exc})") from None
+    validate(doc, path)
+    return doc
+
+
+def _fail(path, what: str):
+    raise MalformedBaseline(f"baseline {path} is malformed: {what}; remake it with `ganbench baseline`")
+
+
+def validate(doc, path="<baseline>") -> None:
+    if not isinstance(doc, dict):
+        _fail(path, "the top level is not a JSON object")
+    if doc.get("kind") != KIND:
+        _fail(path, f"'kind' is {doc.get('kind')!r}, not {KIND!r}")
+    schema = doc.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        _fail(path, "no integer 'schema' field")
+    if schema > SCHEMA:
+        raise MalformedBaseline(
+            f"baseline {path} has schema {schema}, newer than this ganbench reads ({SCHEMA}); upgrade ganbench"
+        )
+    if schema < 1:
+        _fail(path, f"unknown schema {schema}")
+    entries = doc.get("entries")
+    if not isinstance(entries, list) or not entries:
+        _fail(path, "'entries' is missing or empty")
+    seen = set()
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            _fail(path, f"entry {i} is not an object")
+        for key, kind in ENTRY_FIELDS.items():
+            if not isinstance(e.get(key), kind) or (kind is int and isinstance(e.get(key), bool)):
+                _fail(path, f"entry {i} has no {kind.__name__} {key!r}")
+        where = f"{e['dataset']}/{e['variant']}"
+        if (e["dataset"], e["variant"]) in seen:
+            _fail(path, f"{where} appears twice")
+        seen.add((e["dataset"], e["variant"]))
+        missing = [k for k in (*PROTOCOL_CONFIG, *PROTOCOL_EVAL) if k not in e["protocol"]]
+        if missing:
+            _fail(path, f"the protocol of {where} lacks {', '.join(missing)}")
+        if not e["seeds"] or not all(isinstance(s, int) and s >= 0 for s in e["seeds"]):
+            _fail(path, f"the seeds of {where} are not a list of integers >= 0")
+        for metric, m in e["metrics"].items():
+            if metric not in DIRECTIONS:
+                _fail(path, f"{where} has unknown metric {metric!r}")
+            if not isinstance(m, dict) or any(k not in m for k in METRIC_FIELDS):
+                _fail(path, f"metric {metric} of {where} lacks one of {', '.join(METRIC_FIELDS)}")
+            for k in ("mean", "std"):
+                if m[k] is not None and (not isinstance(m[k], (int, float)) or isinstance(m[k], bool)):
+                    _fail(path, f"{metric} {k} of {where} is not a number")
