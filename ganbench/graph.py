@@ -98,7 +98,7 @@ class GraphedStep:
 
     @property
     def mode(self) -> str:
-        """"cuda-graph" (warming up or replaying), or "eager" once a capture failed."""
+        """`cuda-graph` (warming up or replaying), or `eager` once a capture failed."""
         return "eager" if self.failure else "cuda-graph"
 
     def run(self, n: int) -> None:
