@@ -191,6 +191,11 @@ class ReferenceLoop:
         while True:
             yield from self.loader
 
+    def close(self) -> None:
+        """Stop the loader's worker processes now, before the next loader forks new ones
+        (which would otherwise inherit this one and fail to shut it down)."""
+        self.batches.close()
+
     def run(self, n: int) -> None:
         cfg = self.cfg
         for _ in range(n):
@@ -278,6 +283,7 @@ def bench_variant(name: str, args, device: str) -> dict:
         for key, (fn, det) in sides.items():
             with torch_flags(det):
                 rates[key].append(args.steps / timed(fn, args.steps, dev))
+    ref.close()
     ref_rate, core_rate = statistics.median(rates["reference"]), statistics.median(rates["core"])
     return {
         "variant": name,
@@ -341,7 +347,9 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
                 RunConfig(variant=name, dataset="mnist", seed=seed, batch_size=args.batch_size, device=device)
             )
             with torch_flags(False):
-                ReferenceLoop(cfg, args.data_root, args.ref_workers).run(args.suite_steps)
+                ref = ReferenceLoop(cfg, args.data_root, args.ref_workers)
+                ref.run(args.suite_steps)
+                ref.close()
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     ref_s = time.perf_counter() - t0
