@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganbench import losses
+from ganbench import losses, provenance
 from ganbench.config import RunConfig, resolve
 from ganbench.data import data_root as resolve_root
 from ganbench.data import load_dataset
@@ -384,6 +384,7 @@ def environment(device: str, args) -> dict:
         "python": platform.python_version(),
         "torch_threads": torch.get_num_threads(),
         "reference_loader_workers": args.ref_workers,
+        "ganbench_git": provenance.git_commit(),
     }
 
 
