@@ -2,4 +2,5 @@
 
 from ganbench.cli import main
 
-main()
+if __name__ == "__main__":  # not when multiprocessing re-imports the main module
+    main()

@@ -13,7 +13,7 @@ import torch
 
 from .config import RunConfig, diff, resolve
 from .data import get_dataset_spec
-from .errors import ConfigMismatch, GanbenchError, RunError, RunLocked
+from .errors import ConfigMismatch, GanbenchError, RunError, RunLocked, UsageError
 from .rundir import RunDir
 from .train import train
 
@@ -118,6 +118,26 @@ def run_one(
     return Outcome(cfg, run_dir, result.status, result.reason)
 
 
+def guarded_run(cfg: RunConfig, out, *, debug: bool = False, **kwargs) -> Outcome:
+    """`run_one`, with any error turned into a "failed" outcome: one run never stops a suite."""
+    try:
+        return run_one(cfg, out, debug=debug, **kwargs)
+    except GanbenchError as exc:
+        return Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", str(exc))
+    except Exception as exc:  # a bug in one run must not lose the others
+        if debug:
+            traceback.print_exc()
+        return Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", f"{type(exc).__name__}: {exc}")
+
+
+def run_label(i: int, n: int, cfg: RunConfig) -> str:
+    return f"[{i}/{n}] {cfg.dataset}/{cfg.variant}/seed{cfg.seed}"
+
+
+def outcome_line(label: str, outcome: Outcome) -> str:
+    return f"{label}: {outcome.status}{': ' + outcome.message if outcome.message else ''}"
+
+
 def run_suite(
     configs: list[RunConfig],
     out,
@@ -129,30 +149,22 @@ def run_suite(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     debug: bool = False,
+    jobs: int = 1,
 ) -> list[Outcome]:
-    """Train every config in turn; a failure is recorded and the suite goes on."""
+    """Train every config; a failure is recorded and the suite goes on.
+
+    jobs > 1 trains that many runs at once, each in its own process (see jobs.py).
+    """
+    if jobs < 1:
+        raise UsageError(f"jobs must be >= 1, got {jobs}")
+    common = dict(evaluator=evaluator, data_root=data_root, resume=resume, overwrite=overwrite, debug=debug)
+    if jobs > 1 and len(configs) > 1:
+        from .jobs import run_parallel
+
+        return run_parallel(configs, out, jobs, echo=echo, **common)
     outcomes = []
     for i, cfg in enumerate(configs, 1):
-        label = f"[{i}/{len(configs)}] {cfg.dataset}/{cfg.variant}/seed{cfg.seed}"
-        try:
-            outcome = run_one(
-                cfg,
-                out,
-                evaluator=evaluator,
-                data_root=data_root,
-                resume=resume,
-                overwrite=overwrite,
-                progress=progress,
-                echo=echo,
-            )
-        except GanbenchError as exc:
-            outcome = Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", str(exc))
-        except Exception as exc:  # a bug in one run must not lose the others
-            if debug:
-                traceback.print_exc()
-            outcome = Outcome(
-                cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", f"{type(exc).__name__}: {exc}"
-            )
-        echo(f"{label}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
+        outcome = guarded_run(cfg, out, progress=progress, echo=echo, **common)
+        echo(outcome_line(run_label(i, len(configs), cfg), outcome))
         outcomes.append(outcome)
     return outcomes

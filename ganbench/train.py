@@ -162,6 +162,7 @@ def _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, war
         dynamic_ncols=True,
         leave=False,
     )
+    fallback_told = False
     try:
         while trainer.step < cfg.steps:
             # Run to the next boundary (log, eval, checkpoint or end) in one go.
@@ -172,6 +173,9 @@ def _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, war
             n = min(boundaries) - trainer.step
             t0 = time.perf_counter()
             trainer.run_steps(n)
+            if trainer.graph_failure and not fallback_told:
+                warn(f"{run_dir.path}: {trainer.graph_failure}")  # a fallback is never silent
+                fallback_told = True
             at_log = trainer.step % cfg.log_every == 0 or trainer.step == cfg.steps
             if at_log:
                 losses = trainer.read_losses()  # host sync: the timing below is honest
@@ -213,6 +217,10 @@ def _timing_fields(timing: dict, trainer: Trainer) -> dict:
         "eval_time_s": round(timing["eval_s"], 3),
         "wall_time_s": round(train_s + timing["eval_s"], 3),
         "steps_per_s": round(trainer.step / train_s, 3) if train_s > 0 else None,
+        # how the steps ran, and why: "cuda-graph", or "eager" with the reason (CPU,
+        # --no-cuda-graph, or a failed capture's error)
+        "step_mode": trainer.step_mode,
+        "step_mode_reason": trainer.step_mode_reason,
     }
 
 

@@ -7,6 +7,8 @@ penalty and the normalisation all come in as data (a `Variant` and a resolved
 - data indices and noise drawn on the device from the run's own generator,
 - no host synchronisation: losses are summed into a device tensor and read only every
   log interval (`read_losses`).
+On CUDA with `cfg.cuda_graph`, `run_steps` warms up eagerly, captures one `train_step`
+and replays it (see graph.py); the eager step is the reference and the CPU path.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import Tensor, nn
 
 from .config import RunConfig
 from .data import Dataset
+from .graph import GraphedStep
 from .nets import build_nets
 from .seeding import Generators
 from .spec import Variant
@@ -23,13 +26,13 @@ from .spec import Variant
 
 def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], capturable: bool) -> torch.optim.Optimizer:
     if kind == "adam":
-        if capturable:
-            # capturable keeps Adam's step counter on the device, which CUDA graphs need.
-            return torch.optim.Adam(params, lr=lr, betas=tuple(betas), capturable=True)
-        # The fused kernel is about 4x faster than the per-tensor loop on a CPU and is
-        # deterministic.
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
+        # The fused kernel is deterministic, about 4x faster than the per-tensor loop on a
+        # CPU, and one launch per step on CUDA. It keeps Adam's step counter on the device;
+        # capturable=True (CUDA graphs only) lets a capture record the whole update.
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True, capturable=capturable)
     if kind == "sgd":
+        # Nothing to declare for graphs: no step counter, and the momentum buffers exist
+        # after the first (warm-up) step.
         return torch.optim.SGD(params, lr=lr, momentum=betas[0])
     raise ValueError(f"unknown optimizer {kind!r}")
 
@@ -46,7 +49,8 @@ class Trainer:
         g, d = build_nets(variant.arch, cfg.z_dim, data.shape, variant.g_norm, variant.d_norm)
         self.g: nn.Module = g.to(self.device)
         self.d: nn.Module = d.to(self.device)
-        capturable = self.device.type == "cuda"
+        self.graphed = self.device.type == "cuda" and cfg.cuda_graph
+        capturable = self.graphed
         self.opt_g = make_optimizer(variant.optimizer, self.g.parameters(), cfg.lr_g, cfg.betas, capturable)
         self.opt_d = make_optimizer(variant.optimizer, self.d.parameters(), cfg.lr_d, cfg.betas, capturable)
         self.gens = Generators.create(cfg.seed, cfg.eval_seed, self.device)
@@ -54,6 +58,30 @@ class Trainer:
         self.sums = torch.zeros(3, device=self.device)  # (d_loss, g_loss, penalty) since last log
         self.steps_in_sums = 0
         self.step = 0  # generator steps done
+        self._graph = self._new_graph()
+
+    def _new_graph(self) -> GraphedStep | None:
+        return GraphedStep(self.train_step, self.gens, self.device) if self.graphed else None
+
+    @property
+    def step_mode(self) -> str:
+        """How steps run: "cuda-graph" or "eager" (see `step_mode_reason`)."""
+        return self._graph.mode if self._graph is not None else "eager"
+
+    @property
+    def step_mode_reason(self) -> str:
+        if self._graph is None:
+            return "CPU" if self.device.type != "cuda" else "CUDA graph turned off (--no-cuda-graph)"
+        if self._graph.failure:
+            return self._graph.failure
+        if self._graph.replay is not None:
+            return f"captured after {self._graph.warmed} eager warm-up steps"
+        return f"warming up ({self._graph.warmed} eager steps so far)"
+
+    @property
+    def graph_failure(self) -> str | None:
+        """Why a CUDA graph was wanted but the steps run eagerly, or None."""
+        return self._graph.failure if self._graph is not None else None
 
     # --- the step ------------------------------------------------------------------
     def _noise(self) -> Tensor:
@@ -83,18 +111,23 @@ class Trainer:
             d_total = d_total + d_loss.detach()
 
         self.d.requires_grad_(False)  # G's update needs no gradients for D's weights
-        g_loss = self.variant.g_loss(self.d(fake))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        self.d.requires_grad_(True)
+        try:
+            g_loss = self.variant.g_loss(self.d(fake))
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+        finally:  # a failed graph capture must not leave D frozen
+            self.d.requires_grad_(True)
 
         step_losses = torch.stack([d_total / cfg.n_critic, g_loss.detach(), pen_total / cfg.n_critic])
         self.sums.add_(step_losses)
 
     def run_steps(self, n: int) -> None:
-        for _ in range(n):
-            self.train_step()
+        if self._graph is not None:
+            self._graph.run(n)  # warm-up, capture, replays
+        else:
+            for _ in range(n):
+                self.train_step()
         self.steps_in_sums += n
         self.step += n
 
@@ -148,7 +181,8 @@ class Trainer:
         self.g.load_state_dict(state["g"])
         self.d.load_state_dict(state["d"])
         self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        self.opt_d.load_state_dict(state["opt_d"])  # new state tensors: a graph must be captured anew
+        self._graph = self._new_graph()
         self.sums.copy_(state["sums"].to(self.device))
         self.steps_in_sums = state["steps_in_sums"]
         self.step = state["trainer_step"]

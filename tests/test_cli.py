@@ -122,3 +122,15 @@ def test_debug_shows_the_traceback(tmp_path, monkeypatch):
 
 def test_table_on_a_missing_folder_is_one_line(tmp_path):
     assert_one_line_error(invoke("table", "--out", tmp_path / "nothing"), 1, "does not exist")
+
+
+def test_jobs_through_the_cli_score_each_run_like_a_sequential_suite(tmp_path):
+    """--jobs sends the evaluator to the job processes: the eval records must match."""
+    args = ["run", "dcgan", "lsgan", "--dataset", "ring8", *SMOKE, "--steps", "40"]
+    assert invoke(*args, "--out", tmp_path / "seq").exit_code == 0
+    result = invoke(*args, "--out", tmp_path / "par", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    for variant in ("dcgan", "lsgan"):
+        seq = (tmp_path / "seq" / "ring8" / variant / "seed0" / "metrics.jsonl").read_text()
+        par = (tmp_path / "par" / "ring8" / variant / "seed0" / "metrics.jsonl").read_text()
+        assert '"type": "eval"' in par and par == seq

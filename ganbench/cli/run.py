@@ -65,6 +65,19 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 )
 @DEVICE_OPTION
 @DATA_ROOT_OPTION
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs trained at once, each in its own process (CPU: each keeps --cpu-threads; "
+    "several GPUs: one run per GPU in turn).",
+)
+@click.option(
+    "--no-cuda-graph",
+    is_flag=True,
+    help="On CUDA, run the step eagerly instead of replaying it as one captured CUDA graph.",
+)
 @click.option("--resume", is_flag=True, help="Continue unfinished runs from their last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Delete and redo runs whose directory already exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -89,6 +102,8 @@ def run_cmd(
     out,
     device,
     data_root,
+    jobs,
+    no_cuda_graph,
     resume,
     overwrite,
     no_progress,
@@ -101,6 +116,7 @@ def run_cmd(
     Finished runs with the same config are skipped. With --all, unfinished runs are
     resumed; otherwise pass --resume. A failed or diverged run does not stop the others.
     Each run is scored every --eval-every steps and at the end (see docs/metrics.md).
+    --jobs N trains N runs at once, with one line per run as it starts and ends.
     """
     from ganbench.variants import VARIANTS, get_variant
 
@@ -136,6 +152,7 @@ def run_cmd(
         data_limit=data_limit,
         cpu_threads=cpu_threads,
         device=device,
+        cuda_graph=False if no_cuda_graph else None,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=bool(datasets))
@@ -157,7 +174,7 @@ def run_cmd(
         outcome = run_one(suite.configs[0], out, resume=resume, **common)
         click.echo(f"{outcome.run_dir.path}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
         return
-    outcomes = run_suite(suite.configs, out, resume=resume or all_variants, **common)
+    outcomes = run_suite(suite.configs, out, resume=resume or all_variants, jobs=jobs, **common)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
     click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if counts["failed"]:

@@ -45,7 +45,7 @@ def locate(root: Path | None) -> str | None:
     return None
 
 
-def _torchvision_root(root: Path | None) -> Path:
+def torchvision_root(root: Path | None) -> Path:
     """A root torchvision's MNIST can read without downloading; unpack .gz files if needed."""
     import torchvision
 
@@ -97,7 +97,7 @@ def load_split(root: Path | None, train: bool) -> tuple[torch.Tensor, torch.Tens
     """(images uint8 (N, 1, 28, 28), labels int64 (N,)) of one split, on the CPU."""
     import torchvision
 
-    tv_root = _torchvision_root(root)
+    tv_root = torchvision_root(root)
     try:
         ds = torchvision.datasets.MNIST(str(tv_root), train=train, download=False)
     except Exception as exc:

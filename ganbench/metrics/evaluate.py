@@ -58,15 +58,19 @@ class EvalSettings:
         return self.cache_dir or default_cache_dir()
 
 
-def make_evaluator(settings: EvalSettings | None = None):
-    """An evaluator for `ganbench.train.train(..., evaluator=...)`."""
-    settings = settings or EvalSettings()
+class Evaluator:
+    """The evaluator `ganbench.train.train(..., evaluator=...)` calls. A class rather than a
+    closure so that it pickles: `--jobs` sends it to the job processes."""
 
-    def evaluator(trainer, data: Dataset, cfg) -> dict:
-        return evaluate(trainer, data, cfg, settings)
+    def __init__(self, settings: EvalSettings | None = None):
+        self.settings = settings or EvalSettings()
 
-    evaluator.settings = settings
-    return evaluator
+    def __call__(self, trainer, data: Dataset, cfg) -> dict:
+        return evaluate(trainer, data, cfg, self.settings)
+
+
+def make_evaluator(settings: EvalSettings | None = None) -> Evaluator:
+    return Evaluator(settings)
 
 
 def evaluate(trainer, data: Dataset, cfg, settings: EvalSettings) -> dict:

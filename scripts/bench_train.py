@@ -1,0 +1,468 @@
+#!/usr/bin/env python
+"""Training speed: ganbench's core against a tutorial-style PyTorch loop, in one process.
+
+For each variant, on the same device, batch size and models, this times
+  (a) the reference: a loop written the way the PyTorch DCGAN tutorial writes it: a
+      torch DataLoader over torchvision's MNIST Dataset with per-item transforms
+      (ToTensor + Normalize), fp32, and a loss `.item()` every step; the variant's loss,
+      n_critic and penalty written out inline;
+  (b) ganbench's core: `Trainer.run_steps` (data resident on the device, losses summed on
+      the device and read once per timed block; on CUDA the whole step as one CUDA graph
+      unless --no-cuda-graph),
+and prints steps/s of each and the ratio core/reference. The two sides alternate block by
+block, so a neighbour's load on a shared machine hits both; figures are medians over
+--repeats blocks of --steps generator steps each, after --warmup steps, with
+torch.cuda.synchronize() before every clock read on CUDA. Both sides use the same torch
+thread count (--threads) on a CPU.
+
+`--suite` instead times a whole `ganbench run --all --dataset mnist --seeds 0,1,2 --jobs N`
+(a subprocess, wall clock) against the reference loop run for the same 15 runs one after
+another, and prints the aggregate throughput ratio.
+
+    python scripts/bench_train.py --device cpu --steps 20 --repeats 5
+    python scripts/bench_train.py --device cuda --steps 500 --repeats 7
+    python scripts/bench_train.py --device cuda --suite --jobs 8 --suite-steps 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganbench import losses, provenance
+from ganbench.config import RunConfig, resolve
+from ganbench.data import data_root as resolve_root
+from ganbench.data import load_dataset
+from ganbench.data.mnist import torchvision_root
+from ganbench.nets import build_nets, dcgan_init_
+from ganbench.seeding import seed_everything
+from ganbench.trainer import Trainer
+from ganbench.variants import VARIANTS, get_variant
+
+NZ = 100  # latent size of the tutorial's nets (and of ganbench's MNIST protocol)
+
+
+# --- (a) the reference ---------------------------------------------------------------
+def tutorial_dcgan_nets(nz: int = NZ) -> tuple[nn.Module, nn.Module]:
+    """The models of the speed issue, written out as a tutorial would.
+
+    G = Linear(100, 128*7*7)+BN+ReLU, ConvT(128,64,4,2,1)+BN+ReLU, ConvT(64,1,4,2,1)+Tanh
+    D = Conv(1,64,4,2,1)+LeakyReLU(0.2), Conv(64,128,4,2,1)+BN+LeakyReLU(0.2), Linear(128*7*7,1)
+    The first BN acts on the Linear's 6272 outputs, before the reshape to (128, 7, 7).
+    """
+
+    class View(nn.Module):
+        def __init__(self, *shape):
+            super().__init__()
+            self.shape = shape
+
+        def forward(self, x):
+            return x.view(x.shape[0], *self.shape)
+
+    g = nn.Sequential(
+        nn.Linear(nz, 128 * 7 * 7),
+        nn.BatchNorm1d(128 * 7 * 7),
+        nn.ReLU(),
+        View(128, 7, 7),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1),
+        nn.Tanh(),
+    )
+    d = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1),
+        nn.BatchNorm2d(128),
+        nn.LeakyReLU(0.2),
+        nn.Flatten(),
+        nn.Linear(128 * 7 * 7, 1),
+    )
+    return g, d
+
+
+def architecture(net: nn.Module) -> list[tuple[str, tuple]]:
+    """(layer type, parameter shapes) of every layer with parameters, in order."""
+    out = []
+    for m in net.modules():
+        own = [tuple(p.shape) for p in m.parameters(recurse=False)]
+        if own:
+            out.append((type(m).__name__, tuple(own)))
+    return out
+
+
+def n_params(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def reference_nets(variant_name: str, shape, nz: int) -> tuple[nn.Module, nn.Module]:
+    """The tutorial's own nets where the variant trains them (DCGAN nets with BatchNorm in
+    D), else ganbench's builders (layer-norm, spectral-norm and MLP discriminators)."""
+    v = get_variant(variant_name)
+    if v.arch == "dcgan" and v.g_norm == "batch" and v.d_norm == "batch" and tuple(shape) == (1, 28, 28):
+        g, d = tutorial_dcgan_nets(nz)
+        dcgan_init_(g)  # the tutorial's weights_init: N(0, 0.02), BN scale N(1, 0.02)
+        dcgan_init_(d)
+        return g, d
+    return build_nets(v.arch, nz, shape, v.g_norm, v.d_norm)
+
+
+def tutorial_losses(variant, device):
+    """(d_loss(real_out, fake_out), g_loss(fake_out)) for a variant, spelled the way a
+    tutorial does: nn.BCEWithLogitsLoss / nn.MSELoss against label tensors made each step."""
+    bce, mse = nn.BCEWithLogitsLoss(), nn.MSELoss()
+
+    def full(out, value):
+        return torch.full((out.shape[0],), value, device=device)
+
+    d, g = variant.d_loss, variant.g_loss
+    if d is losses.d_nonsaturating and g is losses.g_nonsaturating:
+        return (lambda r, f: bce(r, full(r, 1.0)) + bce(f, full(f, 0.0))), (lambda f: bce(f, full(f, 1.0)))
+    if d is losses.d_least_squares and g is losses.g_least_squares:
+        return (
+            (lambda r, f: 0.5 * mse(r, full(r, 1.0)) + 0.5 * mse(f, full(f, 0.0))),
+            (lambda f: 0.5 * mse(f, full(f, 1.0))),
+        )
+    if d is losses.d_hinge and g is losses.g_hinge:
+        return (lambda r, f: F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean()), (lambda f: -f.mean())
+    if d is losses.d_wasserstein and g is losses.g_wasserstein:
+        return (lambda r, f: f.mean() - r.mean()), (lambda f: -f.mean())
+    raise NotImplementedError(f"no tutorial-style loss for {variant.name} ({d.__name__}, {g.__name__})")
+
+
+def tutorial_gradient_penalty(d: nn.Module, real, fake, weight: float):
+    """The WGAN-GP penalty as the usual PyTorch ports write it (global RNG for alpha)."""
+    b = real.shape[0]
+    alpha = torch.rand(b, *([1] * (real.dim() - 1)), device=real.device)
+    interp = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+    out = d(interp).view(-1)
+    (grad,) = torch.autograd.grad(
+        outputs=out, inputs=interp, grad_outputs=torch.ones_like(out), create_graph=True, retain_graph=True
+    )
+    return weight * ((grad.view(b, -1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+class ReferenceLoop:
+    """One tutorial-style training run; `run(n)` does n generator steps."""
+
+    def __init__(self, cfg: RunConfig, data_root, workers: int):
+        import torchvision
+        import torchvision.transforms as T
+        from torch.utils.data import DataLoader
+
+        self.cfg, self.v = cfg, get_variant(cfg.variant)
+        self.device = torch.device(cfg.device)
+        dataset = torchvision.datasets.MNIST(
+            str(torchvision_root(resolve_root(data_root))),
+            train=True,
+            download=False,
+            transform=T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))]),
+        )
+        self.loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=workers, drop_last=True)
+        self.batches = self._forever()
+        g, d = reference_nets(cfg.variant, (1, 28, 28), cfg.z_dim)
+        self.g, self.d = g.to(self.device), d.to(self.device)
+        if self.v.optimizer == "adam":
+            self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+            self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        else:
+            self.opt_g = torch.optim.SGD(self.g.parameters(), lr=cfg.lr_g, momentum=cfg.betas[0])
+            self.opt_d = torch.optim.SGD(self.d.parameters(), lr=cfg.lr_d, momentum=cfg.betas[0])
+        self.d_loss, self.g_loss = tutorial_losses(self.v, self.device)
+        self.log: list[tuple[float, float]] = []
+
+    def _forever(self):
+        while True:
+            yield from self.loader
+
+    def close(self) -> None:
+        """Stop the loader's worker processes now, before the next loader forks new ones
+        (which would otherwise inherit this one and fail to shut it down)."""
+        self.batches.close()
+
+    def run(self, n: int) -> None:
+        cfg = self.cfg
+        for _ in range(n):
+            for i in range(cfg.n_critic):
+                real = next(self.batches)[0].to(self.device)
+                b = real.size(0)
+                self.d.zero_grad()
+                noise = torch.randn(b, cfg.z_dim, device=self.device)
+                last = i == cfg.n_critic - 1
+                with torch.set_grad_enabled(last):  # the last fake batch is reused for G's step
+                    fake = self.g(noise)
+                err_d = self.d_loss(self.d(real).view(-1), self.d(fake.detach()).view(-1))
+                if cfg.penalty_weight:
+                    err_d = err_d + tutorial_gradient_penalty(self.d, real, fake, cfg.penalty_weight)
+                err_d.backward()
+                self.opt_d.step()
+            self.g.zero_grad()
+            err_g = self.g_loss(self.d(fake).view(-1))
+            err_g.backward()
+            self.opt_g.step()
+            self.log.append((err_d.item(), err_g.item()))  # the tutorial logs every step
+
+
+# --- (b) the core --------------------------------------------------------------------
+class CoreLoop:
+    def __init__(self, cfg: RunConfig, data_root):
+        seed_everything(cfg.seed, cfg.deterministic)
+        data = load_dataset("mnist", data_root, cfg.device)
+        self.trainer = Trainer(cfg, get_variant(cfg.variant), data)
+
+    def run(self, n: int) -> None:
+        self.trainer.run_steps(n)
+        self.trainer.read_losses()  # one host sync per block, as the training loop does per log
+
+
+# --- timing --------------------------------------------------------------------------
+@contextlib.contextmanager
+def torch_flags(deterministic: bool):
+    """Each side runs under its own settings: the core as ganbench runs it (deterministic
+    kernels), the reference with torch's defaults, as a tutorial would."""
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic = deterministic
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=True)
+        torch.backends.cudnn.deterministic = saved[1]
+
+
+def timed(fn, n: int, device: torch.device) -> float:
+    """Seconds for fn(n), device work included."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    fn(n)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - t0
+
+
+def bench_variant(name: str, args, device: str) -> dict:
+    cfg = resolve(
+        RunConfig(
+            variant=name,
+            dataset="mnist",
+            batch_size=args.batch_size,
+            device=device,
+            cpu_threads=args.threads,
+            cuda_graph=not args.no_cuda_graph,
+        )
+    )
+    dev = torch.device(cfg.device)
+    with torch_flags(False):
+        ref = ReferenceLoop(cfg, args.data_root, args.ref_workers)
+    with torch_flags(cfg.deterministic):
+        core = CoreLoop(cfg, args.data_root)
+    same = architecture(ref.g) == architecture(core.trainer.g) and architecture(ref.d) == architecture(core.trainer.d)
+    sides = {"reference": (ref.run, False), "core": (core.run, cfg.deterministic)}
+    for fn, det in sides.values():  # warm-up: allocator, kernels, the core's graph capture
+        with torch_flags(det):
+            timed(fn, args.warmup, dev)
+    rates: dict[str, list[float]] = {k: [] for k in sides}
+    for _ in range(args.repeats):  # alternate, so load from neighbours hits both sides
+        for key, (fn, det) in sides.items():
+            with torch_flags(det):
+                rates[key].append(args.steps / timed(fn, args.steps, dev))
+    ref.close()
+    ref_rate, core_rate = statistics.median(rates["reference"]), statistics.median(rates["core"])
+    return {
+        "variant": name,
+        "n_critic": cfg.n_critic,
+        "same_models": same,
+        "g_params": n_params(core.trainer.g),
+        "d_params": n_params(core.trainer.d),
+        "reference_steps_per_s": ref_rate,
+        "core_steps_per_s": core_rate,
+        "ratio": core_rate / ref_rate,
+        "reference_all": rates["reference"],
+        "core_all": rates["core"],
+        "core_step_mode": core.trainer.step_mode,
+    }
+
+
+# --- the whole suite -----------------------------------------------------------------
+def bench_suite(args, device: str, names: list[str]) -> dict:
+    seeds = [int(s) for s in args.seeds.split(",")]
+    n_runs = len(names) * len(seeds)
+    cmd = [
+        sys.executable,
+        "-m",
+        "ganbench",
+        "run",
+        *names,
+        "--dataset",
+        "mnist",
+        "--seeds",
+        args.seeds,
+        "--steps",
+        str(args.suite_steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--device",
+        device,
+        "--cpu-threads",
+        str(args.threads),
+        "--jobs",
+        str(args.jobs),
+        "--no-progress",
+    ]
+    if args.no_cuda_graph:
+        cmd.append("--no-cuda-graph")
+    if args.data_root:
+        cmd += ["--data-root", str(args.data_root)]
+    with tempfile.TemporaryDirectory(prefix="gb-bench-") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.run([*cmd, "--out", out], capture_output=True, text=True)
+        suite_s = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"the suite failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+    # The reference: the same runs one after another, each from scratch (dataset, loader,
+    # models), as a script looping over variants and seeds would do.
+    dev = torch.device(device)
+    t0 = time.perf_counter()
+    for name in names:
+        for seed in seeds:
+            torch.manual_seed(seed)
+            cfg = resolve(
+                RunConfig(variant=name, dataset="mnist", seed=seed, batch_size=args.batch_size, device=device)
+            )
+            with torch_flags(False):
+                ref = ReferenceLoop(cfg, args.data_root, args.ref_workers)
+                ref.run(args.suite_steps)
+                ref.close()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    ref_s = time.perf_counter() - t0
+    steps = n_runs * args.suite_steps
+    return {
+        "runs": n_runs,
+        "steps_per_run": args.suite_steps,
+        "jobs": args.jobs,
+        "suite_command": shlex.join(cmd + ["--out", "<tmp>"]),
+        "suite_wall_s": suite_s,
+        "reference_wall_s": ref_s,
+        "suite_steps_per_s": steps / suite_s,
+        "reference_steps_per_s": steps / ref_s,
+        "ratio": ref_s / suite_s,
+    }
+
+
+# --- main ----------------------------------------------------------------------------
+def environment(device: str, args) -> dict:
+    import torchvision
+
+    dev = torch.device(device)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else (platform.processor() or platform.machine())
+    return {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "device": device,
+        "device_name": name,
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "cuda": torch.version.cuda,
+        "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(),
+        "reference_loader_workers": args.ref_workers,
+        "ganbench_git": provenance.git_commit(),
+    }
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--steps", type=int, default=50, help="generator steps per timed block")
+    p.add_argument("--repeats", type=int, default=5, help="timed blocks per side (median reported)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed steps per side first")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated (default: all)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads, both sides (default 1, as ganbench runs)")
+    p.add_argument(
+        "--ref-workers", type=int, default=2, help="the reference DataLoader's num_workers (the tutorial uses 2)"
+    )
+    p.add_argument("--no-cuda-graph", action="store_true", help="time the core's eager step on CUDA")
+    p.add_argument("--data-root", type=Path, default=None, help="folder with MNIST/raw (default $GANBENCH_DATA)")
+    p.add_argument("--suite", action="store_true", help="time a whole run --all against the reference, run by run")
+    p.add_argument("--jobs", type=int, default=2, help="--jobs for the suite")
+    p.add_argument("--seeds", default="0,1,2", help="seeds for the suite")
+    p.add_argument("--suite-steps", type=int, default=200, help="steps per run in the suite")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = p.parse_args(argv)
+    for key in ("steps", "repeats", "batch_size", "threads", "jobs", "suite_steps"):
+        if getattr(args, key) < 1:
+            p.error(f"--{key.replace('_', '-')} must be >= 1")
+    if args.warmup < 0 or args.ref_workers < 0:
+        p.error("--warmup and --ref-workers must be >= 0")
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    from ganbench.config import resolve_device
+
+    device = resolve_device(args.device)
+    names = [n.strip() for n in args.variants.split(",") if n.strip()]
+    for n in names:
+        get_variant(n)
+    torch.set_num_threads(args.threads)
+    env = environment(device, args)
+    for key, value in env.items():
+        print(f"# {key}: {value}")
+    report: dict = {"environment": env}
+    if args.suite:
+        s = bench_suite(args, device, names)
+        report["suite"] = s
+        print(f"# suite: {s['suite_command']}")
+        print(
+            f"suite of {s['runs']} runs x {s['steps_per_run']} steps, --jobs {s['jobs']}: "
+            f"{s['suite_wall_s']:.1f} s ({s['suite_steps_per_s']:.1f} steps/s); "
+            f"reference one after another: {s['reference_wall_s']:.1f} s ({s['reference_steps_per_s']:.1f} steps/s)"
+        )
+        print(f"suite ratio (aggregate throughput, suite/reference): {s['ratio']:.2f}x")
+    else:
+        print(
+            f"# {args.repeats} blocks of {args.steps} steps per side after {args.warmup} warm-up steps, "
+            f"batch {args.batch_size}"
+        )
+        print(f"{'variant':<9} {'models':<8} {'reference st/s':>15} {'core st/s':>10} {'ratio':>7}  core step")
+        rows = []
+        for name in names:
+            r = bench_variant(name, args, device)
+            rows.append(r)
+            print(
+                f"{name:<9} {'same' if r['same_models'] else 'DIFFER':<8} {r['reference_steps_per_s']:>15.2f} "
+                f"{r['core_steps_per_s']:>10.2f} {r['ratio']:>6.2f}x  {r['core_step_mode']}",
+                flush=True,
+            )
+        report["variants"] = rows
+        geo = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows))
+        listing = ", ".join(f"{r['variant']} {r['ratio']:.2f}x" for r in rows)
+        print(f"ratio core/reference: {listing} (geomean {geo:.2f}x)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""scripts/bench_train.py: its reference loop trains the same models with the same losses
+as the core, and a tiny run prints its figures. (No timing is asserted: speed figures
+are printed by the script and compared there, within one run.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from support import requires_mnist
+
+from ganbench import losses
+from ganbench.nets import build_nets
+from ganbench.variants import VARIANTS, get_variant
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_train.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist(bench):
+    """Same layers, same parameter shapes, and the same function: with ganbench's weights
+    copied in, the tutorial nets compute exactly what ganbench's compute."""
+    ref_g, ref_d = bench.tutorial_dcgan_nets(100)
+    g, d = build_nets("dcgan", 100, (1, 28, 28), "batch", "batch")
+    assert bench.architecture(ref_g) == bench.architecture(g)
+    assert bench.architecture(ref_d) == bench.architecture(d)
+    assert (bench.n_params(ref_g), bench.n_params(ref_d)) == (bench.n_params(g), bench.n_params(d))
+    assert bench.n_params(g) == 100 * 6272 + 6272 + 2 * 6272 + 128 * 64 * 16 + 64 + 2 * 64 + 64 * 16 + 1
+    assert bench.n_params(d) == 64 * 16 + 64 + 64 * 128 * 16 + 128 + 2 * 128 + 6272 + 1
+    for ref, ours in ((ref_g, g), (ref_d, d)):
+        for a, b in zip(ref.parameters(), ours.parameters(), strict=True):
+            a.data.copy_(b.data)
+        for a, b in zip(ref.buffers(), ours.buffers(), strict=True):
+            a.copy_(b)
+    z = torch.randn(8, 100, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    for mode in ("train", "eval"):
+        for net in (ref_g, ref_d, g, d):
+            getattr(net, mode)()
+        assert torch.equal(ref_g(z), g(z))
+        assert torch.equal(ref_d(x).view(-1), d(x))
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_reference_trains_each_variant_on_the_cores_models(bench, variant):
+    v = get_variant(variant)
+    ref_g, ref_d = bench.reference_nets(variant, (1, 28, 28), 100)
+    g, d = build_nets(v.arch, 100, (1, 28, 28), v.g_norm, v.d_norm)
+    assert bench.architecture(ref_g) == bench.architecture(g)
+    assert bench.architecture(ref_d) == bench.architecture(d)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_reference_losses_are_the_cores_losses(bench, variant):
+    v = get_variant(variant)
+    gen = torch.Generator().manual_seed(2)
+    real, fake = torch.randn(64, generator=gen) * 2, torch.randn(64, generator=gen) * 2
+    d_loss, g_loss = bench.tutorial_losses(v, torch.device("cpu"))
+    torch.testing.assert_close(d_loss(real, fake), v.d_loss(real, fake))
+    torch.testing.assert_close(g_loss(fake), v.g_loss(fake))
+
+
+def test_the_reference_gradient_penalty_is_the_cores(bench):
+    _, critic = build_nets("dcgan", 100, (1, 28, 28), "batch", "layer")
+    gen = torch.Generator().manual_seed(3)
+    real, fake = torch.randn(16, 1, 28, 28, generator=gen), torch.randn(16, 1, 28, 28, generator=gen)
+    torch.manual_seed(4)
+    ours = losses.gradient_penalty(critic, real, fake, generator=None, weight=10.0)
+    torch.manual_seed(4)  # the same interpolation weights from the global generator
+    ref = bench.tutorial_gradient_penalty(critic, real, fake, 10.0)
+    torch.testing.assert_close(ref, ours)
+    assert ours.item() > 0
+
+
+@requires_mnist
+def test_a_tiny_bench_run_prints_a_ratio_per_variant(bench, capsys):
+    threads = torch.get_num_threads()
+    try:
+        report = bench.main(
+            ["--device", "cpu", "--steps", "1", "--repeats", "2", "--warmup", "1", "--variants", "dcgan,hinge"]
+            + ["--ref-workers", "0"]
+        )
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "# device_name:" in out and "# torch: " in out and "# command: " in out
+    line = next(line for line in out.splitlines() if line.startswith("ratio core/reference:"))
+    assert re.fullmatch(r"ratio core/reference: dcgan \d+\.\d\dx, hinge \d+\.\d\dx \(geomean \d+\.\d\dx\)", line)
+    for row in report["variants"]:
+        assert row["same_models"] is True
+        assert len(row["reference_all"]) == len(row["core_all"]) == 2
+        assert row["reference_steps_per_s"] > 0 and row["core_steps_per_s"] > 0
+        assert row["ratio"] == pytest.approx(row["core_steps_per_s"] / row["reference_steps_per_s"])
+        assert row["core_step_mode"] == "eager"

@@ -1,0 +1,139 @@
+"""`run --jobs N`: several runs at once, each giving exactly what it gives alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from support import tiny_config
+
+from ganbench.cli import cli
+from ganbench.errors import UsageError
+from ganbench.jobs import gpu_slots
+from ganbench.rundir import RunDir, read_jsonl
+from ganbench.suite import run_suite
+
+TINY = ["--dataset", "ring8", "--profile", "smoke", "--device", "cpu", "--no-progress"]
+STEPS = ["--steps", "40", "--log-every", "10", "--checkpoint-every", "20"]
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result
+
+
+def run_files(run: Path) -> tuple[dict, dict, str]:
+    return torch.load(run / "generator.pt"), torch.load(run / "discriminator.pt"), (run / "metrics.jsonl").read_text()
+
+
+def test_runs_inside_jobs_2_are_bit_identical_to_each_run_alone(tmp_path):
+    # Four runs on two job processes: the last two each run in a process that already
+    # trained another run, so nothing may carry over from one run to the next.
+    suite = invoke("run", "dcgan", "wgan-gp", "--seeds", "0,1", *TINY, *STEPS, "--jobs", 2, "--out", tmp_path / "jobs")
+    assert suite.exit_code == 0, suite.output
+    assert "4 runs: 4 done" in suite.output
+    # per-run lines: each run starts and ends once, no progress bars
+    for label in ("ring8/dcgan/seed0", "ring8/dcgan/seed1", "ring8/wgan-gp/seed0", "ring8/wgan-gp/seed1"):
+        assert suite.output.count(f"{label}: started") == 1 and suite.output.count(f"{label}: done") == 1
+    for variant, seed in (("dcgan", 0), ("wgan-gp", 1)):
+        alone = invoke("run", variant, "--seed", seed, *TINY, *STEPS, "--out", tmp_path / "alone")
+        assert alone.exit_code == 0, alone.output
+        g1, d1, m1 = run_files(tmp_path / "jobs" / "ring8" / variant / f"seed{seed}")
+        g2, d2, m2 = run_files(tmp_path / "alone" / "ring8" / variant / f"seed{seed}")
+        assert g1.keys() == g2.keys() and all(torch.equal(g1[k], g2[k]) for k in g1)
+        assert d1.keys() == d2.keys() and all(torch.equal(d1[k], d2[k]) for k in d1)
+        assert m1 == m2 and len(read_jsonl(tmp_path / "alone" / "ring8" / variant / f"seed{seed}" / "metrics.jsonl"))
+    # and the seeds really differ (the comparison above is not vacuous)
+    a, _, _ = run_files(tmp_path / "jobs" / "ring8" / "dcgan" / "seed0")
+    b, _, _ = run_files(tmp_path / "jobs" / "ring8" / "dcgan" / "seed1")
+    assert not all(torch.equal(a[k], b[k]) for k in a)
+
+    # Rerunning the suite skips every finished run and leaves its files alone.
+    before = (tmp_path / "jobs" / "ring8" / "dcgan" / "seed0" / "generator.pt").stat().st_mtime_ns
+    again = invoke("run", "dcgan", "wgan-gp", "--seeds", "0,1", *TINY, *STEPS, "--jobs", 2, "--out", tmp_path / "jobs")
+    assert again.exit_code == 0 and "4 runs: 4 skipped" in again.output, again.output
+    assert "started" not in again.output  # no process for a finished run
+    assert (tmp_path / "jobs" / "ring8" / "dcgan" / "seed0" / "generator.pt").stat().st_mtime_ns == before
+
+
+def _kill_job_training(run: Path, stop: threading.Event) -> None:
+    """SIGKILL the job process that trains `run` once it has written a record."""
+    lock, metrics = run / ".lock", run / "metrics.jsonl"
+    while not stop.is_set():
+        try:
+            pid = int(lock.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and pid != os.getpid() and read_jsonl(metrics):
+            os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.05)
+
+
+def test_a_failing_diverging_or_killed_run_does_not_stop_the_other_jobs(tmp_path):
+    out = tmp_path / "suite"
+    # long enough to be killed mid-run, short enough to end (and fail the test) if the kill never comes
+    victim = tiny_config("lsgan", "ring8", steps=3000, log_every=10, checkpoint_every=20)
+    diverging = tiny_config("dcgan", "ring8", steps=30, log_every=10, lr_d=1e6, lr_g=1e6)
+    locked = tiny_config("hinge", "ring8", steps=30, log_every=10)
+    good = [tiny_config(v, "grid25", steps=30, log_every=10) for v in ("dcgan", "wgan-gp")]
+    held = RunDir(out, "ring8", "hinge", 0)
+    held.lock()  # another process trains this run: its job must fail, alone
+    stop = threading.Event()
+    killer = threading.Thread(target=_kill_job_training, args=(RunDir(out, "ring8", "lsgan", 0).path, stop))
+    killer.start()
+    lines: list[str] = []
+    try:
+        outcomes = run_suite([victim, diverging, locked, *good], out, jobs=2, echo=lines.append)
+    finally:
+        stop.set()
+        killer.join()
+        held.unlock()
+    assert [o.status for o in outcomes] == ["failed", "diverged", "failed", "done", "done"], lines
+    assert "process died" in outcomes[0].message and "exit code -9" in outcomes[0].message
+    assert "another process" in outcomes[2].message
+    for o in outcomes[3:]:
+        assert o.run_dir.read_status()["status"] == "done" and (o.run_dir.path / "generator.pt").exists()
+    # The killed run is left as a kill leaves it: resumable from its checkpoints.
+    assert RunDir(out, "ring8", "lsgan", 0).read_status()["status"] == "running"
+    assert sum(line.endswith(": started (job 1)") or line.endswith(": started (job 2)") for line in lines) == 5
+
+
+def test_jobs_must_be_at_least_one(tmp_path):
+    result = invoke("run", "--all", *TINY, "--jobs", 0, "--out", tmp_path)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "--jobs" in lines[0], result.output
+    with pytest.raises(UsageError):
+        run_suite([tiny_config("dcgan", "ring8")], tmp_path, jobs=0)
+
+
+def test_each_gpu_gets_its_share_of_the_jobs(monkeypatch):
+    cuda = [tiny_config("dcgan", "ring8").replace(device="cuda")] * 3
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert gpu_slots(cuda, 3) == ["3", "5", "3"]  # round robin over the visible GPUs
+    assert gpu_slots([c.replace(device="cuda:1") for c in cuda], 2) == [None, None]  # an explicit GPU stays
+    assert gpu_slots([tiny_config("dcgan", "ring8")] * 2, 2) == [None, None]  # CPU runs
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")
+    assert gpu_slots(cuda, 4) == [None] * 4  # one GPU: every job shares it
+
+
+def test_no_cuda_graph_reaches_the_config_and_a_resume_must_match_it(tmp_path):
+    plain = invoke("run", "dcgan", *TINY, "--steps", 10, "--out", tmp_path / "a")
+    off = invoke("run", "dcgan", *TINY, "--steps", 10, "--no-cuda-graph", "--out", tmp_path / "b")
+    assert plain.exit_code == 0 and off.exit_code == 0, (plain.output, off.output)
+    cfg_a = json.loads((tmp_path / "a" / "ring8" / "dcgan" / "seed0" / "config.json").read_text())["config"]
+    cfg_b = json.loads((tmp_path / "b" / "ring8" / "dcgan" / "seed0" / "config.json").read_text())["config"]
+    assert cfg_a["cuda_graph"] is True and cfg_b["cuda_graph"] is False
+    status = json.loads((tmp_path / "b" / "ring8" / "dcgan" / "seed0" / "status.json").read_text())
+    assert status["step_mode"] == "eager" and status["step_mode_reason"] == "CPU"
+    # the flag is part of the run's identity: a rerun without it is a different config
+    again = invoke("run", "dcgan", *TINY, "--steps", 10, "--out", tmp_path / "b", "--resume")
+    assert again.exit_code == 2 and "cuda_graph" in again.output, again.output
