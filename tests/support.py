@@ -8,8 +8,13 @@ from ganbench.config import RunConfig, resolve
 from ganbench.data import DATA_ENV, data_root, get_dataset_spec
 
 
+def available(dataset: str) -> bool:
+    """True when the dataset's files are on this machine (under $GANBENCH_DATA)."""
+    return get_dataset_spec(dataset).locate(data_root(None)) is not None
+
+
 def mnist_available() -> bool:
-    return get_dataset_spec("mnist").locate(data_root(None)) is not None
+    return available("mnist")
 
 
 requires_mnist = pytest.mark.skipif(
@@ -20,7 +25,7 @@ requires_mnist = pytest.mark.skipif(
 def tiny_config(variant: str, dataset: str, **overrides) -> RunConfig:
     """A resolved config that trains in well under a second per step on a CPU."""
     base = dict(variant=variant, dataset=dataset, profile="smoke", device="cpu")
-    if dataset == "mnist":
+    if get_dataset_spec(dataset).kind == "images":
         base.update(data_limit=256, batch_size=16)
     base.update(overrides)
     return resolve(RunConfig(**base))

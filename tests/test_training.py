@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 from pathlib import Path
 
 import pytest
 import torch
-from support import mnist_available, tiny_config
+from support import available, mnist_available, tiny_config
 
 import ganbench.train
 import ganbench.trainer
@@ -20,21 +21,27 @@ from ganbench.train import train
 from ganbench.trainer import Trainer
 from ganbench.variants import VARIANTS, get_variant
 
-BUILTIN_DATASETS = ["ring8", "grid25", "mnist"]
+BUILTIN_DATASETS = ["ring8", "grid25", "mnist", "stacked-mnist", "faces"]
 
 
 def dataset_param(name):
     marks = []
-    if name == "mnist":
-        marks.append(pytest.mark.skipif(not mnist_available(), reason="MNIST not under $GANBENCH_DATA"))
+    if name not in ("ring8", "grid25"):
+        marks.append(pytest.mark.skipif(not available(name), reason=f"{name} not under $GANBENCH_DATA"))
     return pytest.param(name, marks=marks)
+
+
+@functools.cache
+def cached_dataset(name: str, limit: int | None):
+    """Loading (and for faces, reading 10,000 decoded images) once per session: the
+    trainer only reads the dataset, so the tests can share it."""
+    return load_dataset(name, None, "cpu", limit)
 
 
 def make_trainer(variant: str, dataset: str, **overrides) -> Trainer:
     cfg = tiny_config(variant, dataset, **overrides)
     seed_everything(cfg.seed)
-    data = load_dataset(dataset, None, cfg.device, cfg.data_limit)
-    return Trainer(cfg, get_variant(variant), data)
+    return Trainer(cfg, get_variant(variant), cached_dataset(dataset, cfg.data_limit))
 
 
 def test_every_builtin_dataset_is_registered():
