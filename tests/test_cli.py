@@ -58,6 +58,8 @@ def test_run_writes_a_complete_run_directory(tmp_path):
 def test_run_all_then_table(tmp_path):
     result = invoke("run", "--all", "--dataset", "grid25", "--out", tmp_path, *SMOKE)
     assert result.exit_code == 0, result.output
+    # The suite ends with the comparison table of what it ran.
+    assert "### grid25" in result.output and "modes ↑" in result.output and "Protocol: profile smoke" in result.output
     assert sorted(p.name for p in (tmp_path / "grid25").iterdir()) == sorted(VARIANTS)
     table = invoke("table", "--out", tmp_path)
     assert table.exit_code == 0, table.output

@@ -175,7 +175,22 @@ def run_cmd(
         click.echo(f"{outcome.run_dir.path}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
         return
     outcomes = run_suite(suite.configs, out, resume=resume or all_variants, jobs=jobs, **common)
+    _print_comparison(out, outcomes)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
     click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if counts["failed"]:
         click.get_current_context().exit(1)
+
+
+def _print_comparison(out: Path, outcomes) -> None:
+    """The comparison table of the runs this command covered (from their directories)."""
+    from ..results import collect
+    from ..tables import render
+
+    df = collect(out)
+    if df.empty:
+        return
+    covered = {(o.cfg.dataset, o.cfg.variant, o.cfg.seed) for o in outcomes}
+    keep = [(d, v, s) in covered for d, v, s in zip(df["dataset"], df["variant"], df["seed"], strict=True)]
+    if any(keep):
+        click.echo("\n" + render(df[keep], "markdown"))
