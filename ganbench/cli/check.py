@@ -13,7 +13,7 @@ import click
 
 from ..config import PROFILES
 from . import cli
-from .options import CommaList, flatten
+from .options import DATA_ROOT_OPTION, CommaList, flatten
 
 
 @cli.command("baseline")
@@ -105,12 +105,7 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
     help="pyproject.toml to read [tool.ganbench.check] from. [default: the nearest one from here up]",
 )
 @click.option("--device", default=None, help="auto, cpu or cuda[:N]. [default: the baseline's device]")
-@click.option(
-    "--data-root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with local datasets (default: $GANBENCH_DATA).",
-)
+@DATA_ROOT_OPTION
 @click.option(
     "--inception-weights",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
