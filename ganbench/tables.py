@@ -45,7 +45,8 @@ def _present_metrics(df: pd.DataFrame) -> list[str]:
 
 
 def aggregate(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, variant): n_seeds, n_diverged, n_failed, and for each metric
+    """One row per (dataset, variant): n_seeds, n_diverged, n_failed, n_unfinished (running or
+    interrupted), and for each metric
     its mean and std over the finished runs' final evaluations."""
     metrics = _present_metrics(df)
     rows = []
@@ -58,7 +59,8 @@ def aggregate(df: pd.DataFrame) -> pd.DataFrame:
             "n_seeds": len(group),
             "n_done": len(done),
             "n_diverged": len(diverged),
-            "n_failed": int((~group["status"].isin(["done", "diverged"])).sum()),
+            "n_failed": int((group["status"] == "failed").sum()),
+            "n_unfinished": int((~group["status"].isin(["done", "diverged", "failed"])).sum()),
             "diverged_at": sorted(int(s) for s in diverged["step"].dropna()),
         }
         for m in metrics:
@@ -111,6 +113,8 @@ def display_table(agg: pd.DataFrame, dataset: str, bold=("**", "**")) -> pd.Data
     out["seeds"] = sub["n_seeds"]
     out["diverged"] = sub["n_diverged"]
     out["failed"] = sub["n_failed"]
+    if sub["n_unfinished"].any():  # a suite still training, or one that was interrupted
+        out["unfinished"] = sub["n_unfinished"]
     return out
 
 

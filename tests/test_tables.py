@@ -89,3 +89,15 @@ def test_every_format_carries_the_numbers_and_the_protocol(fmt):
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="unknown format"):
         render(runs_frame(), "xml")
+
+
+def test_unfinished_runs_are_counted_apart_from_failed_ones():
+    df = runs_frame()
+    df.loc[len(df)] = dict(df.iloc[0], seed=3, status="running", fid=math.nan, modes=math.nan)
+    df.loc[len(df)] = dict(df.iloc[0], seed=4, status="failed", fid=math.nan, modes=math.nan)
+    agg = aggregate(df).set_index(["dataset", "variant"])
+    assert agg.loc[("mnist", "dcgan"), "n_unfinished"] == 1 and agg.loc[("mnist", "dcgan"), "n_failed"] == 1
+    assert agg.loc[("mnist", "dcgan"), "fid_mean"] == pytest.approx(12.0)  # only finished runs count
+    shown = display_table(aggregate(df), "mnist").set_index("variant")
+    assert shown.loc["dcgan", "unfinished"] == 1 and shown.loc["dcgan", "failed"] == 1
+    assert "unfinished" not in display_table(aggregate(runs_frame()), "mnist")
