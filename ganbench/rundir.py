@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 
 from .errors import RunError, RunLocked
@@ -36,8 +37,18 @@ def dataset_dirname(dataset: str) -> str:
     return f"{prefix}-{tail}"
 
 
+def private_tmp(path: Path, suffix: str = "") -> Path:
+    """A temporary name beside `path` that no other process or thread will pick.
+
+    Caches (unpacked MNIST, decoded faces, reference statistics, Inception weights) are
+    shared by the job processes of `run --jobs N`: two writers must never share a temporary
+    file, or one renames it away from under the other.
+    """
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = private_tmp(path)
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()

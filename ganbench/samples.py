@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from .data import Dataset
-from .rundir import atomic_write_bytes
+from .rundir import atomic_write_bytes, private_tmp
 
 GRID_IMAGES = 64  # an 8x8 grid
 SCATTER_POINTS = 2500  # the 2-D protocol's sample count
@@ -20,7 +20,7 @@ def write_samples(trainer, data: Dataset, path: Path) -> None:
         from torchvision.utils import save_image  # imports all of torchvision: only when needed
 
         images = trainer.sample(GRID_IMAGES, gen)  # (64, C, H, W) in [-1, 1]
-        tmp = path.with_name(f".{path.name}.tmp.png")
+        tmp = private_tmp(path, ".png")
         save_image(images.add(1).div(2).clamp(0, 1), tmp, nrow=8, padding=2)
         tmp.replace(path)
     else:

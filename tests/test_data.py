@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -61,6 +62,34 @@ def test_mnist_from_unpacked_idx_files_and_data_limit(tmp_path, data_dir):
     packed = load_dataset("mnist", data_dir, "cpu", limit=100)
     assert unpacked.train.shape == (100, 1, 28, 28)
     assert torch.equal(unpacked.train, packed.train)
+
+
+def _unpack_in_a_child(args):
+    cache, root = args
+    import os
+
+    os.environ["GANBENCH_CACHE"] = cache
+    from ganbench.data.mnist import torchvision_root
+
+    return str(torchvision_root(Path(root)))
+
+
+@requires_mnist
+def test_mnist_unpacks_safely_when_job_processes_start_together(tmp_path, data_dir):
+    # `run --jobs N` starts N processes that may all unpack the gzipped files into the same
+    # cache at once; each must get complete files, none may trip over another's temp file.
+    import multiprocessing as mp
+
+    cache = tmp_path / "cache"
+    with mp.get_context("spawn").Pool(3) as pool:
+        roots = pool.map(_unpack_in_a_child, [(str(cache), str(data_dir))] * 3)
+    assert len(set(roots)) == 1
+    raw = Path(roots[0]) / "MNIST" / "raw"
+    with gzip.open(data_dir / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz") as f:
+        assert (raw / "t10k-labels-idx1-ubyte").read_bytes() == f.read()
+    assert not [p.name for p in raw.iterdir() if ".tmp" in p.name]  # no temp file left behind
+    data = load_dataset("mnist", data_dir, "cpu", limit=10)
+    assert data.train.shape == (10, 1, 28, 28)
 
 
 def test_mnist_missing_names_both_ways_to_get_it(tmp_path, monkeypatch):

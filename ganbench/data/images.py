@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..errors import RunError
+from ..rundir import private_tmp
 from . import Dataset, default_cache_dir
 from .mnist import to_unit_range
 
@@ -79,7 +80,7 @@ def load_folder(folder: Path, size: int, progress_label: str = "") -> torch.Tens
     cache.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save(images, buf)
-    tmp = cache.with_suffix(".tmp")
+    tmp = private_tmp(cache)
     tmp.write_bytes(buf.getvalue())
     tmp.replace(cache)
     return images

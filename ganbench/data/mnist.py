@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DataUnavailable
+from ..rundir import atomic_write_bytes, private_tmp
 from . import Dataset, DatasetSpec, default_cache_dir, register_dataset
 
 FILES = (
@@ -68,12 +69,12 @@ def torchvision_root(root: Path | None) -> Path:
             key = f"{src.resolve()}:{src.stat().st_size}:{src.stat().st_mtime_ns}"
             if target.exists() and stamp.exists() and stamp.read_text() == key:
                 continue
-            tmp = target.with_suffix(".tmp")
+            tmp = private_tmp(target)
             opener = gzip.open if src.suffix == ".gz" else open
             with opener(src, "rb") as fin, open(tmp, "wb") as fout:
                 shutil.copyfileobj(fin, fout)
             tmp.replace(target)
-            stamp.write_text(key)
+            atomic_write_bytes(stamp, key.encode())
         return unpacked_root
     # Nothing on disk: let torchvision download into the cache (needs internet).
     target = root if root is not None else default_cache_dir() / "data"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from ..rundir import private_tmp
+
 FID_HELPER_FILE = "default_1.pt"
 FID_HELPER_MD5 = "cef5f243f33b04bbcedb44e48065dde5"
 N_CLASSES = 1008  # the 2015 Inception's logits: 1000 ImageNet classes plus 8 unused
@@ -134,7 +136,7 @@ def build_weight_file(ts_path: Path, out_path: Path) -> None:
         ts = torch.jit.load(str(ts_path), map_location="cpu")
     state = convert_state_dict(dict(ts.state_dict()))
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    tmp = private_tmp(out_path)
     # Serialised in memory first: torch.save names the archive after the file it writes,
     # so saving to a path would make the bytes (and the md5 every record cites) depend on
     # the file name. Through a buffer, every machine builds the same bytes.

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import Dataset
+from ..rundir import private_tmp
 from .classifier import expected_sha256
 
 _MEMORY: dict[str, dict] = {}
@@ -38,7 +39,7 @@ def classifier_reference_stats(data: Dataset, cache_dir: Path, device: str = "cp
     except (OSError, KeyError, ValueError):
         stats = reference_statistics(data.reference, device)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        tmp = private_tmp(path, ".npz")
         np.savez(tmp, mu=stats["mu"], sigma=stats["sigma"])
         tmp.replace(path)
     _MEMORY[key] = stats
