@@ -47,12 +47,14 @@ def rng_state(train_generator: torch.Generator) -> dict:
 
 
 def set_rng_state(state: dict, train_generator: torch.Generator) -> None:
+    # Generator states are CPU byte tensors, whatever the generator's device; a checkpoint
+    # loaded with map_location="cuda" hands them back on the GPU, which set_state refuses.
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch_cpu"])
-    train_generator.set_state(state["train_generator"])
+    torch.set_rng_state(state["torch_cpu"].cpu())
+    train_generator.set_state(state["train_generator"].cpu())
     if "torch_cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["torch_cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["torch_cuda"]])
 
 
 def save(directory: Path, step: int, payload: dict, keep: int = KEEP) -> Path:

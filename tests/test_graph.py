@@ -208,8 +208,12 @@ def test_cuda_runs_inside_jobs_match_the_runs_alone(tmp_path):
     outcomes = run_suite(cfgs, tmp_path / "jobs", jobs=2, echo=lambda m: None)
     assert [o.status for o in outcomes] == ["done", "done"]
     for cfg in cfgs:
+        # "Alone" means the first run of a fresh process: on CUDA a WGAN-GP run that follows
+        # another in the same process does not give the same bits (see docs/speed.md).
+        from ganbench.jobs import run_parallel
+
+        assert [o.status for o in run_parallel([cfg], tmp_path / "alone", 1, echo=lambda m: None)] == ["done"]
         alone = RunDir(tmp_path / "alone", "ring8", cfg.variant, 0)
-        assert train(cfg, get_variant(cfg.variant), alone, progress=False).status == "done"
         a = torch.load(alone.path / "generator.pt")
         b = torch.load(RunDir(tmp_path / "jobs", "ring8", cfg.variant, 0).path / "generator.pt")
         for k in a:
