@@ -153,12 +153,15 @@ def run_suite(
 ) -> list[Outcome]:
     """Train every config; a failure is recorded and the suite goes on.
 
-    jobs > 1 trains that many runs at once, each in its own process (see jobs.py).
+    jobs > 1 trains that many runs at once, in job processes (see jobs.py). Several CUDA
+    runs always go through job processes, one fresh process per run, even with jobs=1:
+    on CUDA a run's bits can depend on what ran before it in the same process.
     """
     if jobs < 1:
         raise UsageError(f"jobs must be >= 1, got {jobs}")
     common = dict(evaluator=evaluator, data_root=data_root, resume=resume, overwrite=overwrite, debug=debug)
-    if jobs > 1 and len(configs) > 1:
+    on_cuda = any(c.device.startswith("cuda") for c in configs)
+    if (jobs > 1 or on_cuda) and len(configs) > 1:
         from .jobs import run_parallel
 
         return run_parallel(configs, out, jobs, echo=echo, **common)

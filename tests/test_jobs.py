@@ -63,6 +63,19 @@ def test_runs_inside_jobs_2_are_bit_identical_to_each_run_alone(tmp_path):
     assert (tmp_path / "jobs" / "ring8" / "dcgan" / "seed0" / "generator.pt").stat().st_mtime_ns == before
 
 
+@pytest.mark.parametrize("fresh", [False, True])
+def test_a_job_slot_reuses_its_process_unless_each_run_must_start_fresh(tmp_path, fresh):
+    # CUDA runs get a fresh process each (jobs.py); here the same switch, on a CPU, with the
+    # pid each run's lock file records telling which process trained it.
+    from ganbench.jobs import run_parallel
+
+    cfgs = [tiny_config("dcgan", "ring8", steps=5, seed=s) for s in (0, 1, 2)]
+    outcomes = run_parallel(cfgs, tmp_path, 1, echo=lambda m: None, fresh_process_per_run=fresh)
+    assert [o.status for o in outcomes] == ["done"] * 3
+    pids = {int((o.run_dir.path / ".lock").read_text()) for o in outcomes}
+    assert len(pids) == (3 if fresh else 1) and os.getpid() not in pids
+
+
 def _kill_job_training(run: Path, stop: threading.Event) -> None:
     """SIGKILL the job process that trains `run` once it has written a record."""
     lock, metrics = run / ".lock", run / "metrics.jsonl"
