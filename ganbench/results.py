@@ -94,12 +94,16 @@ def collect(out: str | Path) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=ID_COLUMNS + RUN_COLUMNS)
     df = pd.DataFrame(rows)
-    # Variants in registry order (the order of `ganbench list`), unknown ones last.
+    # Datasets and variants in registry order (the order of `ganbench list`: cheapest
+    # dataset first), anything unregistered (folder:PATH datasets) after, by name.
+    from ganbench.data import DATASETS
     from ganbench.variants import VARIANTS
 
-    order = {name: i for i, name in enumerate(VARIANTS)}
-    df["_order"] = df["variant"].map(lambda v: order.get(v, len(order)))
-    df = df.sort_values(["dataset", "_order", "variant", "seed"], kind="stable").drop(columns="_order")
+    d_order = {name: i for i, name in enumerate(DATASETS)}
+    v_order = {name: i for i, name in enumerate(VARIANTS)}
+    df["_d"] = df["dataset"].map(lambda d: d_order.get(d, len(d_order)))
+    df["_v"] = df["variant"].map(lambda v: v_order.get(v, len(v_order)))
+    df = df.sort_values(["_d", "dataset", "_v", "variant", "seed"], kind="stable").drop(columns=["_d", "_v"])
     return df.reset_index(drop=True)
 
 

@@ -101,3 +101,20 @@ def test_unfinished_runs_are_counted_apart_from_failed_ones():
     shown = display_table(aggregate(df), "mnist").set_index("variant")
     assert shown.loc["dcgan", "unfinished"] == 1 and shown.loc["dcgan", "failed"] == 1
     assert "unfinished" not in display_table(aggregate(runs_frame()), "mnist")
+
+
+def test_runs_come_in_registry_order_of_dataset_then_variant(tmp_path):
+    # `ganbench list` order (cheapest dataset first), then unregistered folder:PATH data.
+    from ganbench.results import collect
+    from ganbench.rundir import RunDir, atomic_write_json
+
+    for dataset in ("mnist", "folder:/data/cats", "ring8", "grid25"):
+        for variant in ("hinge", "dcgan"):
+            run = RunDir(tmp_path, dataset, variant, 0)
+            run.create()
+            atomic_write_json(run.path / "config.json", {"config": {"dataset": dataset, "variant": variant, "seed": 0}})
+            atomic_write_json(run.path / "status.json", {"status": "done", "step": 10})
+    df = collect(tmp_path)
+    assert list(dict.fromkeys(df["dataset"])) == ["ring8", "grid25", "mnist", "folder:/data/cats"]
+    assert list(df[df.dataset == "mnist"]["variant"]) == ["dcgan", "hinge"]
+    assert list(dict.fromkeys(aggregate(df)["dataset"])) == ["ring8", "grid25", "mnist", "folder:/data/cats"]
