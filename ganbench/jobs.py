@@ -33,7 +33,7 @@ from multiprocessing.connection import wait
 
 from .config import RunConfig
 from .rundir import RunDir
-from .suite import Outcome, existing_state, guarded_run, outcome_line, run_label
+from .suite import Outcome, existing_state, guarded_run, on_cuda, outcome_line, run_label
 
 
 def gpu_slots(configs: list[RunConfig], jobs: int) -> list[str | None]:
@@ -111,7 +111,7 @@ def run_parallel(
     `fresh_process_per_run` (default: for CUDA runs) retires a job's process after each run.
     """
     if fresh_process_per_run is None:
-        fresh_process_per_run = any(c.device.startswith("cuda") for c in configs)
+        fresh_process_per_run = on_cuda(configs)
     ctx = mp.get_context("spawn")
     n = len(configs)
     gpus = gpu_slots(configs, jobs)

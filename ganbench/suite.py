@@ -138,6 +138,11 @@ def outcome_line(label: str, outcome: Outcome) -> str:
     return f"{label}: {outcome.status}{': ' + outcome.message if outcome.message else ''}"
 
 
+def on_cuda(configs: list[RunConfig]) -> bool:
+    """Whether any of these runs trains on CUDA: such runs each get a fresh process (jobs.py)."""
+    return any(c.device.startswith("cuda") for c in configs)
+
+
 def run_suite(
     configs: list[RunConfig],
     out,
@@ -160,8 +165,7 @@ def run_suite(
     if jobs < 1:
         raise UsageError(f"jobs must be >= 1, got {jobs}")
     common = dict(evaluator=evaluator, data_root=data_root, resume=resume, overwrite=overwrite, debug=debug)
-    on_cuda = any(c.device.startswith("cuda") for c in configs)
-    if (jobs > 1 or on_cuda) and len(configs) > 1:
+    if (jobs > 1 or on_cuda(configs)) and len(configs) > 1:
         from .jobs import run_parallel
 
         return run_parallel(configs, out, jobs, echo=echo, **common)

@@ -13,6 +13,7 @@ import click
 
 from ..config import PROFILES
 from . import cli
+from .metric_options import INCEPTION_WEIGHTS_OPTION
 from .options import DATA_ROOT_OPTION, CommaList, flatten
 
 
@@ -106,12 +107,7 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
 )
 @click.option("--device", default=None, help="auto, cpu or cuda[:N]. [default: the baseline's device]")
 @DATA_ROOT_OPTION
-@click.option(
-    "--inception-weights",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="torch-fidelity Inception weights, for baselines that scored with Inception.",
-)
+@INCEPTION_WEIGHTS_OPTION
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def check_cmd(
     baseline_path,

@@ -1,10 +1,18 @@
-"""The scoring options shared by `ganbench run` and `ganbench eval`."""
+"""The scoring options shared by `ganbench run` and `ganbench eval` (and `--inception-weights` by `check`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+
+INCEPTION_WEIGHTS_OPTION = click.option(
+    "--inception-weights",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="torch-fidelity Inception weights file (default: $GANBENCH_INCEPTION_WEIGHTS, then the "
+    "offline extra, then torch-fidelity's download).",
+)
 
 
 def metric_options(f):
@@ -16,13 +24,7 @@ def metric_options(f):
         help="Score the Inception metrics against the first N reference images only "
         "(default: the whole reference split). Recorded in the protocol.",
     )(f)
-    f = click.option(
-        "--inception-weights",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default=None,
-        help="torch-fidelity Inception weights file (default: $GANBENCH_INCEPTION_WEIGHTS, then the "
-        "offline extra, then torch-fidelity's download).",
-    )(f)
+    f = INCEPTION_WEIGHTS_OPTION(f)
     f = click.option(
         "--inception/--no-inception",
         default=None,
