@@ -16,7 +16,7 @@ import pandas as pd
 
 from .figures import make_figures
 from .results import collect
-from .rundir import private_tmp, read_json
+from .rundir import atomic_write_bytes, read_json
 from .tables import aggregate, display_table, protocol_line
 
 STYLE = """
@@ -104,7 +104,5 @@ def build_report(out: Path, path: Path, title: str = "ganbench report") -> Path:
     parts.append("</pre></details></body></html>")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = private_tmp(path)
-    tmp_path.write_text("\n".join(parts), encoding="utf-8")
-    tmp_path.replace(path)
+    atomic_write_bytes(path, "\n".join(parts).encode("utf-8"))
     return path

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..errors import RunError
-from ..rundir import private_tmp
+from ..rundir import atomic_write_bytes
 from . import Dataset, default_cache_dir
 from .mnist import to_unit_range
 
@@ -80,9 +80,7 @@ def load_folder(folder: Path, size: int, progress_label: str = "") -> torch.Tens
     cache.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save(images, buf)
-    tmp = private_tmp(cache)
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(cache)
+    atomic_write_bytes(cache, buf.getvalue())
     return images
 
 

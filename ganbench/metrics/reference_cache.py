@@ -8,13 +8,14 @@ cached by torch-fidelity itself; see fidelity.reference_cache_name.)
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import numpy as np
 
 from ..data import Dataset
-from ..rundir import private_tmp
+from ..rundir import atomic_write_bytes
 from .classifier import expected_sha256
 
 _MEMORY: dict[str, dict] = {}
@@ -39,8 +40,8 @@ def classifier_reference_stats(data: Dataset, cache_dir: Path, device: str = "cp
     except (OSError, KeyError, ValueError):
         stats = reference_statistics(data.reference, device)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = private_tmp(path, ".npz")
-        np.savez(tmp, mu=stats["mu"], sigma=stats["sigma"])
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        np.savez(buffer, mu=stats["mu"], sigma=stats["sigma"])
+        atomic_write_bytes(path, buffer.getvalue())
     _MEMORY[key] = stats
     return stats
