@@ -88,8 +88,10 @@ class GraphedStep:
         device: torch.device,
         warmup: int = WARMUP_STEPS,
         capture: Callable[[StepFn, torch.Generator, torch.cuda.Stream | None], StepFn] | None = None,
+        around_step: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     ):
         self.step_fn, self.holder, self.device, self.warmup = step_fn, holder, device, warmup
+        self.around_step = around_step  # entered around each eager step and around the capture
         self._capture = capture or capture_cuda_graph
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.warmed = 0  # eager warm-up steps done
@@ -110,9 +112,13 @@ class GraphedStep:
                 done = k
             if self.warmed >= self.warmup:
                 self._try_capture()
-        step = self.replay or self.step_fn
-        for _ in range(n - done):
-            step()
+        if self.replay is not None:
+            for _ in range(n - done):
+                self.replay()
+        else:  # a failed capture: eager steps
+            for _ in range(n - done):
+                with self.around_step():
+                    self.step_fn()
 
     def _side_stream(self):
         if self.stream is None:
@@ -124,7 +130,8 @@ class GraphedStep:
             self.stream.wait_stream(torch.cuda.current_stream(self.device))
         with self._side_stream(), _quiet_capturable_warning():
             for _ in range(k):
-                self.step_fn()
+                with self.around_step():
+                    self.step_fn()
         if self.stream is not None:
             torch.cuda.current_stream(self.device).wait_stream(self.stream)
         self.warmed += k
@@ -133,7 +140,8 @@ class GraphedStep:
         generator = self.holder.train
         saved = generator.get_state()
         try:
-            self.replay = self._capture(self.step_fn, generator, self.stream)
+            with self.around_step():  # outside the capture: it may launch kernels of its own
+                self.replay = self._capture(self.step_fn, generator, self.stream)
         except Exception as exc:  # any failure: train on eagerly, and say why
             first_line = (str(exc).strip().splitlines() or [""])[0][:200]
             self.failure = f"CUDA graph capture failed ({type(exc).__name__}: {first_line}); training eagerly"

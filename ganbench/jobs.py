@@ -6,9 +6,13 @@ or CUDA context is inherited from the parent), each train one run at a time.
   bit-for-bit those it gives when run alone; N jobs of T threads want N*T cores.
 - CUDA: every run gets a fresh process, the job slot's process retiring after each run.
   On an H100, a WGAN-GP run that followed another run in the same process drifted from
-  the same run done in a fresh process (max weight difference 0.2 after 60 steps; the
-  cause is not known), while fresh processes agreed to the bit. The price is one process
-  and CUDA start-up per run, a few seconds.
+  the same run done in a fresh process (max weight difference 0.2 after 60 steps), while
+  fresh processes agreed to the bit. The cause, found later, is autograd's thread-local
+  node numbering, and the trainer now pins the order (autograd_order.py; reproduced and
+  fixed on a CPU by emulation). Until the CUDA test of that guard
+  (tests/test_graph.py::test_a_cuda_wgan_gp_run_does_not_depend_on_what_ran_before_it_in_the_process)
+  has passed on a GPU, CUDA runs keep a fresh process each. The price is one process and
+  CUDA start-up per run, a few seconds.
 - CUDA: the N processes share the GPU. With several GPUs visible, job slot k trains on
   GPU k mod G: the child sees only that GPU (CUDA_VISIBLE_DEVICES, set before CUDA
   starts), so `cuda` in its config still means "this run's GPU" and the config, which a

@@ -160,7 +160,8 @@ def run_suite(
 
     jobs > 1 trains that many runs at once, in job processes (see jobs.py). Several CUDA
     runs always go through job processes, one fresh process per run, even with jobs=1:
-    on CUDA a run's bits can depend on what ran before it in the same process.
+    on CUDA a run's bits depended on what ran before it in the same process (fixed by
+    autograd_order.py, not yet confirmed on a GPU; see jobs.py).
     """
     if jobs < 1:
         raise UsageError(f"jobs must be >= 1, got {jobs}")

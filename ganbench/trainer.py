@@ -13,9 +13,12 @@ and replays it (see graph.py); the eager step is the reference and the CPU path.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import Tensor, nn
 
+from .autograd_order import OrderGuard
 from .config import RunConfig
 from .data import Dataset
 from .graph import GraphedStep
@@ -37,6 +40,11 @@ def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], cap
     raise ValueError(f"unknown optimizer {kind!r}")
 
 
+def order_guard_needed(device: torch.device, double_backward: bool) -> bool:
+    """Only a CUDA step with a double backward creates nodes on another thread."""
+    return double_backward and device.type == "cuda"
+
+
 class Trainer:
     # Positions in the device-side sum of losses since the last log.
     D_LOSS, G_LOSS, PENALTY = 0, 1, 2
@@ -55,13 +63,24 @@ class Trainer:
         self.opt_d = make_optimizer(variant.optimizer, self.d.parameters(), cfg.lr_d, cfg.betas, capturable)
         self.gens = Generators.create(cfg.seed, cfg.eval_seed, self.device)
         self.penalty = variant.d_penalty if cfg.penalty_weight else None
+        # A double backward on CUDA numbers its nodes on autograd's worker thread: pin the
+        # backward order so the run does not depend on what ran before it (autograd_order).
+        self.order_guard = (
+            OrderGuard(self.device) if order_guard_needed(self.device, self.penalty is not None) else None
+        )
         self.sums = torch.zeros(3, device=self.device)  # (d_loss, g_loss, penalty) since last log
         self.steps_in_sums = 0
         self.step = 0  # generator steps done
         self._graph = self._new_graph()
 
     def _new_graph(self) -> GraphedStep | None:
-        return GraphedStep(self.train_step, self.gens, self.device) if self.graphed else None
+        if not self.graphed:
+            return None
+        return GraphedStep(self.train_step, self.gens, self.device, around_step=self._guarded)
+
+    def _guarded(self):
+        """The context every eagerly run or captured step runs in."""
+        return self.order_guard.step() if self.order_guard is not None else contextlib.nullcontext()
 
     @property
     def step_mode(self) -> str:
@@ -127,7 +146,8 @@ class Trainer:
             self._graph.run(n)  # warm-up, capture, replays
         else:
             for _ in range(n):
-                self.train_step()
+                with self._guarded():
+                    self.train_step()
         self.steps_in_sums += n
         self.step += n
 

@@ -12,6 +12,9 @@
 #   bench    scripts/bench_train.py on CUDA: one run per variant, core vs reference loop
 #   eager    the same with --no-cuda-graph, to show what the graph itself buys
 #   suite    scripts/bench_train.py --suite: 5 variants x 3 seeds on MNIST with --jobs
+#            (SUITE_STEPS steps per run, 500 by default; JOBS jobs, 8 by default)
+#   suite-mps  the same with an NVIDIA MPS daemon running, so the jobs' kernels can overlap
+#            (the daemon is started for the stage and stopped after it)
 #   tests-all  the whole test suite, on a machine where CUDA is visible
 # Every stage writes its log to OUT_DIR/<stage>.log and goes on after a failure; the exit
 # status is the number of failed stages.
@@ -61,6 +64,15 @@ for what in "$@"; do
     suite)
       stage suite "$py" scripts/bench_train.py --device cuda --suite --jobs "${JOBS:-8}" \
         --suite-steps "${SUITE_STEPS:-500}" --json "$out/cuda-suite.json"
+      ;;
+    suite-mps)
+      export CUDA_MPS_PIPE_DIRECTORY="${CUDA_MPS_PIPE_DIRECTORY:-/tmp/ganbench-mps-pipe}"
+      export CUDA_MPS_LOG_DIRECTORY="${CUDA_MPS_LOG_DIRECTORY:-/tmp/ganbench-mps-log}"
+      mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+      stage suite-mps bash -c "nvidia-cuda-mps-control -d && trap 'echo quit | nvidia-cuda-mps-control' EXIT &&
+        $py scripts/bench_train.py --device cuda --suite --jobs '${JOBS:-8}' \
+        --suite-steps '${SUITE_STEPS:-500}' --json '$out/cuda-suite-mps.json'"
+      unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
       ;;
     tests-all)
       stage tests-all "$py" -m pytest -q -p no:cacheprovider -x -rs
