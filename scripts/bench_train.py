@@ -338,8 +338,9 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
         t0 = time.perf_counter()
         proc = subprocess.run([*cmd, "--out", out], capture_output=True, text=True)
         suite_s = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"the suite failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+        if proc.returncode != 0:
+            raise SystemExit(f"the suite failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+        breakdown = suite_breakdown(Path(out), suite_s, min(args.jobs, n_runs))
     # The reference: the same runs one after another, each from scratch (dataset, loader,
     # models), as a script looping over variants and seeds would do.
     dev = torch.device(device)
@@ -368,6 +369,31 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
         "suite_steps_per_s": steps / suite_s,
         "reference_steps_per_s": steps / ref_s,
         "ratio": ref_s / suite_s,
+        "breakdown": breakdown,
+    }
+
+
+def suite_breakdown(out: Path, wall_s: float, slots: int) -> dict:
+    """Where the suite's time went, from each run's status.json.
+
+    Job-slot time is slots x wall time. Training and evaluation are what the runs timed
+    themselves (summed over runs); the rest is process and CUDA start-up, data loading,
+    checkpoints, sample grids, and slots left idle at the end. Steps/s inside the suite,
+    against the same variant alone, shows what the runs lost to sharing the device.
+    """
+    statuses = [json.loads(p.read_text()) for p in sorted(out.glob("*/*/seed*/status.json"))]
+    train_s = sum(st["train_time_s"] for st in statuses)
+    eval_s = sum(st["eval_time_s"] for st in statuses)
+    per_variant: dict[str, list[float]] = {}
+    for path, st in zip(sorted(out.glob("*/*/seed*/status.json")), statuses, strict=True):
+        per_variant.setdefault(path.parent.parent.name, []).append(st["steps_per_s"])
+    return {
+        "runs": len(statuses),
+        "slot_s": slots * wall_s,
+        "train_s": train_s,
+        "eval_s": eval_s,
+        "other_s": slots * wall_s - train_s - eval_s,
+        "steps_per_s_in_suite": {v: statistics.median(x) for v, x in per_variant.items()},
     }
 
 
@@ -441,6 +467,16 @@ def main(argv=None) -> dict:
             f"suite of {s['runs']} runs x {s['steps_per_run']} steps, --jobs {s['jobs']}: "
             f"{s['suite_wall_s']:.1f} s ({s['suite_steps_per_s']:.1f} steps/s); "
             f"reference one after another: {s['reference_wall_s']:.1f} s ({s['reference_steps_per_s']:.1f} steps/s)"
+        )
+        b = s["breakdown"]
+        print(
+            f"# job-slot time {b['slot_s']:.1f} s ({min(s['jobs'], s['runs'])} slots x {s['suite_wall_s']:.1f} s): "
+            f"training {b['train_s']:.1f} s, evaluation {b['eval_s']:.1f} s (summed over {b['runs']} runs), "
+            f"the rest {b['other_s']:.1f} s (start-up, data, checkpoints, samples, idle slots)"
+        )
+        print(
+            "# median steps/s of a run inside the suite: "
+            + ", ".join(f"{v} {x:.1f}" for v, x in b["steps_per_s_in_suite"].items())
         )
         print(f"suite ratio (aggregate throughput, suite/reference): {s['ratio']:.2f}x")
     else:

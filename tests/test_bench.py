@@ -102,3 +102,26 @@ def test_a_tiny_bench_run_prints_a_ratio_per_variant(bench, capsys):
         assert row["reference_steps_per_s"] > 0 and row["core_steps_per_s"] > 0
         assert row["ratio"] == pytest.approx(row["core_steps_per_s"] / row["reference_steps_per_s"])
         assert row["core_step_mode"] == "eager"
+
+
+@requires_mnist
+def test_a_tiny_suite_bench_times_both_sides_and_says_where_the_suite_time_went(bench, capsys):
+    threads = torch.get_num_threads()
+    try:
+        report = bench.main(
+            ["--device", "cpu", "--suite", "--jobs", "1", "--suite-steps", "2", "--variants", "dcgan"]
+            + ["--seeds", "0", "--ref-workers", "0"]
+        )
+    finally:
+        torch.set_num_threads(threads)
+    s = report["suite"]
+    assert s["runs"] == 1 and s["steps_per_run"] == 2
+    assert s["ratio"] == pytest.approx(s["reference_wall_s"] / s["suite_wall_s"])
+    b = s["breakdown"]
+    assert b["runs"] == 1 and b["train_s"] > 0 and b["eval_s"] > 0
+    assert b["slot_s"] == pytest.approx(s["suite_wall_s"])  # one slot
+    assert b["other_s"] == pytest.approx(b["slot_s"] - b["train_s"] - b["eval_s"])
+    assert list(b["steps_per_s_in_suite"]) == ["dcgan"] and b["steps_per_s_in_suite"]["dcgan"] > 0
+    out = capsys.readouterr().out
+    assert "# job-slot time" in out and "# median steps/s of a run inside the suite: dcgan" in out
+    assert re.search(r"^suite ratio \(aggregate throughput, suite/reference\): \d+\.\d\dx$", out, re.M)
