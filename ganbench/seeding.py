@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,10 +29,24 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    _use_deterministic_algorithms(deterministic)
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.deterministic = deterministic
         torch.backends.cudnn.benchmark = not deterministic
+
+
+def _use_deterministic_algorithms(mode: bool) -> None:
+    """`torch.use_deterministic_algorithms(mode, warn_only=True)` without its import of
+    torch._inductor (1.3 to 1.9 s on a 2-core CPU, paid by every process that trains: on
+    CUDA, every run). That import only serves to set inductor's own flag, which matters
+    to torch.compile; ganbench compiles nothing, and the flag is still set when inductor
+    was imported already.
+    """
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_flag is None or "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(mode, warn_only=True)
+    else:
+        set_flag(mode, warn_only=True)
 
 
 # Offsets that separate the streams of one run. They are arbitrary but fixed forever:

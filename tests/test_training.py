@@ -6,6 +6,8 @@ import copy
 import functools
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,6 +138,26 @@ def test_same_config_and_seed_give_bit_identical_runs(tmp_path, variant, dataset
     g2, d2, l2 = run_once(tmp_path / "b", 0, variant, dataset)
     assert states_equal(g1, g2) and states_equal(d1, d2)
     assert l1 == l2 and len(l1) == 4
+
+
+def test_seeding_turns_on_deterministic_kernels_without_importing_the_compiler():
+    # torch.use_deterministic_algorithms imports torch._inductor (1.3 s or more) for a flag
+    # only torch.compile reads; every process that trains would pay for it.
+    code = (
+        "import sys, torch\n"
+        "from ganbench.seeding import seed_everything\n"
+        "seed_everything(0)\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert 'torch._inductor' not in sys.modules\n"
+        "seed_everything(0, deterministic=False)\n"
+        "assert not torch.are_deterministic_algorithms_enabled()\n"
+        "import torch._inductor.config as c\n"
+        "seed_everything(0)\n"
+        "assert torch.are_deterministic_algorithms_enabled() and c.deterministic\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_a_different_seed_gives_a_different_run(tmp_path):
