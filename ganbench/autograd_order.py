@@ -46,6 +46,13 @@ class OrderError(RuntimeError):
     pass
 
 
+def supported() -> bool:
+    """Whether this torch exposes node numbers (`Node._sequence_nr`, not a public API).
+    Without them there is no guard; suites still give each CUDA run a fresh process."""
+    node = getattr(getattr(torch.autograd, "graph", None), "Node", None)
+    return node is not None and hasattr(node, "_sequence_nr")
+
+
 def training_thread_seq() -> int:
     """The calling thread's next node number (creating one node on the CPU)."""
     x = torch.zeros((), requires_grad=True)

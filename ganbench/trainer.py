@@ -18,6 +18,7 @@ import contextlib
 import torch
 from torch import Tensor, nn
 
+from . import autograd_order
 from .autograd_order import OrderGuard
 from .config import RunConfig
 from .data import Dataset
@@ -42,7 +43,7 @@ def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], cap
 
 def order_guard_needed(device: torch.device, double_backward: bool) -> bool:
     """Only a CUDA step with a double backward creates nodes on another thread."""
-    return double_backward and device.type == "cuda"
+    return double_backward and device.type == "cuda" and autograd_order.supported()
 
 
 class Trainer:
