@@ -55,8 +55,9 @@ def supported() -> bool:
 
 def training_thread_seq() -> int:
     """The calling thread's next node number (creating one node on the CPU)."""
-    x = torch.zeros((), requires_grad=True)
-    return (x * 1.0).grad_fn._sequence_nr()
+    with torch.enable_grad():
+        x = torch.zeros((), requires_grad=True)
+        return (x * 1.0).grad_fn._sequence_nr()
 
 
 def worker_seq(device: torch.device) -> int:
@@ -65,16 +66,18 @@ def worker_seq(device: torch.device) -> int:
     A tiny double backward on the device: its backward pass runs on the worker, which
     creates (create_graph=True) the node whose number this returns. No host sync.
     """
-    x = torch.zeros((), device=device, requires_grad=True)
-    (grad,) = torch.autograd.grad(x * x, x, create_graph=True)
-    return grad.grad_fn._sequence_nr()
+    with torch.enable_grad():
+        x = torch.zeros((), device=device, requires_grad=True)
+        (grad,) = torch.autograd.grad(x * x, x, create_graph=True)
+        return grad.grad_fn._sequence_nr()
 
 
 def _burn(n: int) -> None:
     """Advance the calling thread's counter by `n` (one tiny CPU node each)."""
-    x = torch.zeros((), requires_grad=True)
-    for _ in range(n):
-        x * 1.0
+    with torch.enable_grad():
+        x = torch.zeros((), requires_grad=True)
+        for _ in range(n):
+            x * 1.0
 
 
 class OrderGuard:
