@@ -34,6 +34,8 @@ rather than produce numbers that depend on history.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 # Nodes the worker may create in one step. A WGAN-GP step with a DCGAN-sized critic
@@ -92,32 +94,19 @@ class OrderGuard:
         self.device, self.margin = torch.device(device), margin
         self.burned = 0  # nodes burned so far (tests read it)
 
+    @contextlib.contextmanager
     def step(self):
-        return _GuardedStep(self)
-
-
-class _GuardedStep:
-    def __init__(self, guard: OrderGuard):
-        self.guard = guard
-
-    def __enter__(self):
-        g = self.guard
-        self.worker_before = worker_seq(g.device)
-        need = self.worker_before + g.margin - training_thread_seq()
+        worker_before = worker_seq(self.device)
+        need = worker_before + self.margin - training_thread_seq()
         if need > 0:
             _burn(need)
-            g.burned += need
-        self.first_training_node = training_thread_seq() + 1  # every node of the step is above this
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            return False
-        worker_after = worker_seq(self.guard.device)
-        if worker_after >= self.first_training_node:
+            self.burned += need
+        first_training_node = training_thread_seq() + 1  # every node of the step is above this
+        yield  # the step; an exception in it propagates, unchecked
+        worker_after = worker_seq(self.device)
+        if worker_after >= first_training_node:
             raise OrderError(
-                f"a training step created {worker_after - self.worker_before} autograd nodes on the device's "
-                f"worker thread, more than the ordering guard's margin ({self.guard.margin}); raise "
+                f"a training step created {worker_after - worker_before} autograd nodes on the device's "
+                f"worker thread, more than the ordering guard's margin ({self.margin}); raise "
                 "ganbench.autograd_order.MARGIN"
             )
-        return False

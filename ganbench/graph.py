@@ -112,13 +112,13 @@ class GraphedStep:
                 done = k
             if self.warmed >= self.warmup:
                 self._try_capture()
-        if self.replay is not None:
-            for _ in range(n - done):
-                self.replay()
-        else:  # a failed capture: eager steps
-            for _ in range(n - done):
-                with self.around_step():
-                    self.step_fn()
+        step = self.replay or self._eager_step  # eager: a capture that failed
+        for _ in range(n - done):
+            step()
+
+    def _eager_step(self) -> None:
+        with self.around_step():
+            self.step_fn()
 
     def _side_stream(self):
         if self.stream is None:
@@ -130,8 +130,7 @@ class GraphedStep:
             self.stream.wait_stream(torch.cuda.current_stream(self.device))
         with self._side_stream(), _quiet_capturable_warning():
             for _ in range(k):
-                with self.around_step():
-                    self.step_fn()
+                self._eager_step()
         if self.stream is not None:
             torch.cuda.current_stream(self.device).wait_stream(self.stream)
         self.warmed += k

@@ -19,7 +19,6 @@ import torch
 from torch import Tensor, nn
 
 from . import autograd_order
-from .autograd_order import OrderGuard
 from .config import RunConfig
 from .data import Dataset
 from .graph import GraphedStep
@@ -66,8 +65,9 @@ class Trainer:
         self.penalty = variant.d_penalty if cfg.penalty_weight else None
         # A double backward on CUDA numbers its nodes on autograd's worker thread: pin the
         # backward order so the run does not depend on what ran before it (autograd_order).
+        double_backward = self.penalty is not None
         self.order_guard = (
-            OrderGuard(self.device) if order_guard_needed(self.device, self.penalty is not None) else None
+            autograd_order.OrderGuard(self.device) if order_guard_needed(self.device, double_backward) else None
         )
         self.sums = torch.zeros(3, device=self.device)  # (d_loss, g_loss, penalty) since last log
         self.steps_in_sums = 0

@@ -50,6 +50,8 @@ from ganbench.data import data_root as resolve_root
 from ganbench.data import load_dataset
 from ganbench.data.mnist import torchvision_root
 from ganbench.nets import build_nets, dcgan_init_
+from ganbench.results import find_run_dirs
+from ganbench.rundir import RunDir
 from ganbench.seeding import seed_everything
 from ganbench.trainer import Trainer
 from ganbench.variants import VARIANTS, get_variant
@@ -381,12 +383,13 @@ def suite_breakdown(out: Path, wall_s: float, slots: int) -> dict:
     checkpoints, sample grids, and slots left idle at the end. Steps/s inside the suite,
     against the same variant alone, shows what the runs lost to sharing the device.
     """
-    statuses = [json.loads(p.read_text()) for p in sorted(out.glob("*/*/seed*/status.json"))]
+    runs = [(path.parent.name, RunDir.at(path).read_status()) for path in find_run_dirs(out)]  # (variant, status)
+    statuses = [st for _, st in runs]
     train_s = sum(st["train_time_s"] for st in statuses)
     eval_s = sum(st["eval_time_s"] for st in statuses)
     per_variant: dict[str, list[float]] = {}
-    for path, st in zip(sorted(out.glob("*/*/seed*/status.json")), statuses, strict=True):
-        per_variant.setdefault(path.parent.parent.name, []).append(st["steps_per_s"])
+    for variant, st in runs:
+        per_variant.setdefault(variant, []).append(st["steps_per_s"])
     return {
         "runs": len(statuses),
         "slot_s": slots * wall_s,

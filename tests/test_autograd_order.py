@@ -58,22 +58,26 @@ class WorkerThread:
         self.thread.join()
 
 
-def burn_training_thread(n: int) -> None:
-    x = torch.zeros((), requires_grad=True)
-    for _ in range(n):
-        x * 1.0
-
-
 def burn_worker(worker: WorkerThread, n: int) -> None:
-    """n nodes created on the worker thread (a chain of n ops)."""
+    """n nodes created on the worker thread."""
+    worker.call(lambda: autograd_order._burn(n))
 
-    def chain():
-        x = torch.zeros((), requires_grad=True)
-        y = x
-        for _ in range(n):
-            y = y * 1.0
 
-    worker.call(chain)
+def in_fresh_thread(fn):
+    """fn() on a new thread, whose node counter starts at 0; its exception is re-raised."""
+    errors: list[BaseException] = []
+
+    def body():
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def run_as_fresh_process(tmp_path, name: str, history: str, monkeypatch) -> dict:
@@ -84,25 +88,19 @@ def run_as_fresh_process(tmp_path, name: str, history: str, monkeypatch) -> dict
     monkeypatch.setattr(torch.autograd, "grad", worker.grad)
     cfg = tiny_config("wgan-gp", "ring8", steps=60, log_every=20)
     run = RunDir(tmp_path / name, "ring8", "wgan-gp", 0)
-    errors: list[BaseException] = []
 
     def body():
-        try:
-            if history == "training thread":
-                burn_training_thread(50_000)
-            elif history == "worker":
-                burn_worker(worker, 20_000)
-            train(cfg, get_variant("wgan-gp"), run, progress=False)
-        except BaseException as exc:
-            errors.append(exc)
+        if history == "training thread":
+            autograd_order._burn(50_000)
+        elif history == "worker":
+            burn_worker(worker, 20_000)
+        train(cfg, get_variant("wgan-gp"), run, progress=False)
 
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join()
-    worker.close()
-    monkeypatch.setattr(torch.autograd, "grad", REAL_GRAD)
-    if errors:
-        raise errors[0]
+    try:
+        in_fresh_thread(body)
+    finally:
+        worker.close()
+        monkeypatch.setattr(torch.autograd, "grad", REAL_GRAD)
     return torch.load(run.path / "generator.pt")
 
 
@@ -133,23 +131,6 @@ def test_the_guard_is_only_used_where_a_double_backward_runs_on_a_cuda_worker():
     assert not trainer.order_guard_needed(torch.device("cuda"), False)
     assert not trainer.order_guard_needed(torch.device("cpu"), True)
     assert autograd_order.supported()  # this torch numbers its nodes, so CUDA runs are guarded
-
-
-def in_fresh_thread(fn):
-    """fn() on a new thread, whose node counter starts at 0; its exception is re-raised."""
-    errors: list[BaseException] = []
-
-    def body():
-        try:
-            fn()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
 
 
 def test_a_step_that_creates_more_worker_nodes_than_the_margin_is_an_error(monkeypatch):

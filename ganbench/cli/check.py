@@ -14,18 +14,11 @@ import click
 from ..config import PROFILES
 from . import cli
 from .metric_options import INCEPTION_WEIGHTS_OPTION
-from .options import DATA_ROOT_OPTION, CommaList, flatten
+from .options import DATA_ROOT_OPTION, RUNS_OPTION, CommaList, flatten
 
 
 @cli.command("baseline")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="runs",
-    show_default=True,
-    help="Folder holding the finished run directories.",
-)
+@RUNS_OPTION
 @click.option(
     "-o",
     "--output",
