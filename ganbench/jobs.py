@@ -1,7 +1,8 @@
 """Many runs at once: `ganbench run ... --jobs N`.
 
 N job processes, started with "spawn" (fresh interpreters: no torch state, thread pool
-or CUDA context is inherited from the parent), each train one run at a time.
+or CUDA context is inherited from the parent), each train one run at a time, or with
+`--streams K` up to K runs at once, interleaved, each on its own CUDA stream (cotrain.py).
 - CPU: every run keeps its config's `cpu_threads` (1 by default), so its numbers are
   bit-for-bit those it gives when run alone; N jobs of T threads want N*T cores.
 - CUDA: every run gets a fresh process, the job slot's process retiring after each run.
@@ -12,7 +13,8 @@ or CUDA context is inherited from the parent), each train one run at a time.
   fixed on a CPU by emulation). Until the CUDA test of that guard
   (tests/test_graph.py::test_a_cuda_wgan_gp_run_does_not_depend_on_what_ran_before_it_in_the_process)
   has passed on a GPU, CUDA runs keep a fresh process each. The price is one process and
-  CUDA start-up per run, a few seconds.
+  CUDA start-up per run, a few seconds. With `--streams K` (K > 1) a job trains K runs in
+  one process by design and relies on the guard; it keeps its process from run to run.
 - CUDA: the N processes share the GPU. With several GPUs visible, job slot k trains on
   GPU k mod G: the child sees only that GPU (CUDA_VISIBLE_DEVICES, set before CUDA
   starts), so `cuda` in its config still means "this run's GPU" and the config, which a
@@ -28,7 +30,6 @@ Finished runs are skipped in the parent without starting a process; everything e
 from __future__ import annotations
 
 import contextlib
-import gc
 import multiprocessing as mp
 import os
 import sys
@@ -37,7 +38,7 @@ from multiprocessing.connection import wait
 
 from .config import RunConfig
 from .rundir import RunDir
-from .suite import Outcome, existing_state, guarded_run, on_cuda, outcome_line, run_label
+from .suite import Outcome, existing_state, on_cuda, outcome_line, run_label
 
 
 def gpu_slots(configs: list[RunConfig], jobs: int) -> list[str | None]:
@@ -58,10 +59,12 @@ def gpu_slots(configs: list[RunConfig], jobs: int) -> list[str | None]:
 
 
 class _Worker:
-    """One job slot's process. On a CPU it trains one run after another, so torch is
+    """One job slot's process. It trains up to `streams` runs at once (cotrain.py), and
+    takes a new one as soon as one ends. On a CPU it goes on from run to run, so torch is
     imported once per slot rather than once per run; each run seeds everything and sets
     its thread count afresh, so what ran before it in the same process changes none of its
-    numbers (tested). On CUDA it trains one run and retires (see the module's notes)."""
+    numbers (tested). On CUDA with one stream it trains one run and retires (see the
+    module's notes)."""
 
     def __init__(self, ctx, slot: int, gpu: str | None):
         self.slot, self.gpu = slot, gpu
@@ -69,7 +72,8 @@ class _Worker:
         self.proc = ctx.Process(target=_serve, args=(child_end, gpu), name=f"ganbench-job{slot + 1}")
         self.proc.start()
         child_end.close()  # the child holds the only other end: EOF here when it dies
-        self.task: tuple[int, RunConfig] | None = None
+        self.tasks: dict[int, RunConfig] = {}  # runs it is training, by their index
+        self.retiring = False  # takes no more runs; stopped once its runs end
 
     def stop(self, timeout: float = 10) -> None:
         with contextlib.suppress(OSError):
@@ -82,22 +86,31 @@ class _Worker:
 
 
 def _serve(conn, gpu: str | None) -> None:
-    """A job's process: train each (cfg, out, kwargs) it is sent; answer (status, message)."""
+    """A job's process: train each (index, cfg, out, kwargs) it is sent, several at once
+    (cotrain.Interleaver); answer (index, status, message) as each ends."""
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # before anything starts CUDA
+    from .cotrain import Interleaver
 
     def echo(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    active = Interleaver()
     try:
-        while (task := conn.recv()) is not None:
-            cfg, out, kwargs = task
-            outcome = guarded_run(cfg, out, progress=False, echo=echo, **kwargs)
-            conn.send((outcome.status, outcome.message))
-            gc.collect()  # free the finished run's tensors (and CUDA graph pools) now
+        while True:
+            # New runs: wait for one when idle, otherwise take what has arrived.
+            while not len(active) or conn.poll():
+                task = conn.recv()
+                if task is None:
+                    return
+                i, cfg, out, kwargs = task
+                active.add(i, cfg, out, echo=echo, **kwargs)
+            for i, outcome in active.advance():
+                conn.send((i, outcome.status, outcome.message))
     except (EOFError, KeyboardInterrupt):  # the parent is gone, or Ctrl-C reached every job
         pass
     finally:
+        active.close()  # runs still going are marked interrupted, resumable
         conn.close()
 
 
@@ -106,67 +119,77 @@ def run_parallel(
     out,
     jobs: int,
     *,
+    streams: int = 1,
     echo: Callable[[str], None] = print,
     fresh_process_per_run: bool | None = None,
     **kwargs,
 ) -> list[Outcome]:
-    """Train `configs` with up to `jobs` processes at once; outcomes in config order.
+    """Train `configs` with up to `jobs` processes at once, each training up to `streams`
+    runs at once; outcomes in config order.
 
-    `fresh_process_per_run` (default: for CUDA runs) retires a job's process after each run.
+    `fresh_process_per_run` (default: for CUDA runs with one stream) retires a job's
+    process after each run.
     """
     if fresh_process_per_run is None:
-        fresh_process_per_run = on_cuda(configs)
+        fresh_process_per_run = on_cuda(configs) and streams == 1
     ctx = mp.get_context("spawn")
     n = len(configs)
-    gpus = gpu_slots(configs, jobs)
+    slots = min(jobs, -(-n // streams))  # no slot that would get no run
+    gpus = gpu_slots(configs, slots)
     cpu_runs = [c for c in configs if c.device == "cpu"]
     cores = os.cpu_count() or 1
-    if cpu_runs and min(jobs, n) * max(c.cpu_threads for c in cpu_runs) > cores:
+    if cpu_runs and slots * max(c.cpu_threads for c in cpu_runs) > cores:
         echo(
-            f"note: {min(jobs, n)} jobs x {max(c.cpu_threads for c in cpu_runs)} threads on {cores} cores: "
+            f"note: {slots} jobs x {max(c.cpu_threads for c in cpu_runs)} threads on {cores} cores: "
             "runs will be slower (their results do not change)"
         )
     outcomes: dict[int, Outcome] = {}
     pending = list(enumerate(configs, 1))
-    workers: list[_Worker | None] = [None] * min(jobs, n)
+    workers: list[_Worker | None] = [None] * slots
 
     def finish(i: int, cfg: RunConfig, status: str, message: str) -> None:
         outcomes[i] = Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), status, message)
         echo(outcome_line(run_label(i, n, cfg), outcomes[i]))
 
+    def free(w: _Worker | None) -> bool:
+        return w is None or (not w.retiring and len(w.tasks) < streams)
+
     try:
-        while pending or any(w is not None and w.task is not None for w in workers):
-            for slot, w in enumerate(workers):
-                while pending and (w is None or w.task is None):
+        while pending or any(w is not None and w.tasks for w in workers):
+            for slot in range(slots):
+                while pending and free(workers[slot]):
                     i, cfg = pending.pop(0)
                     run_dir = RunDir(out, cfg.dataset, cfg.variant, cfg.seed)
                     if not kwargs.get("overwrite") and existing_state(run_dir, cfg) == "done":
                         finish(i, cfg, "skipped", "already finished with this config")
                         continue
+                    w = workers[slot]
                     if w is None:
                         w = workers[slot] = _Worker(ctx, slot, gpus[slot])
-                    w.conn.send((cfg, out, kwargs))
-                    w.task = (i, cfg)
+                    w.conn.send((i, cfg, out, kwargs))
+                    w.tasks[i] = cfg
+                    w.retiring = fresh_process_per_run and len(w.tasks) >= streams
                     where = f"job {slot + 1}" + (f", GPU {w.gpu}" if w.gpu is not None else "")
                     echo(f"{run_label(i, n, cfg)}: started ({where})")
-            busy = {w.conn: w for w in workers if w is not None and w.task is not None}
+            busy = {w.conn: w for w in workers if w is not None and w.tasks}
             if not busy:
                 continue
             for conn in wait(list(busy)):
                 w = busy[conn]
-                (i, cfg), w.task = w.task, None
                 try:
-                    status, message = conn.recv()
-                except EOFError:  # the process died mid-run: this run failed, the slot restarts
+                    i, status, message = conn.recv()
+                except EOFError:  # the process died: its runs failed, the slot restarts
                     w.proc.join()
                     conn.close()
                     workers[w.slot] = None
-                    status, message = "failed", f"its job process died (exit code {w.proc.exitcode})"
-                else:
-                    if fresh_process_per_run:
-                        w.stop()
-                        workers[w.slot] = None
-                finish(i, cfg, status, message)
+                    for i, cfg in w.tasks.items():
+                        finish(i, cfg, "failed", f"its job process died (exit code {w.proc.exitcode})")
+                    w.tasks.clear()
+                    continue
+                finish(i, w.tasks.pop(i), status, message)
+                if w.retiring and not w.tasks:
+                    w.stop()
+                    workers[w.slot] = None
     except BaseException:
         # Ctrl-C reached the jobs too: give them a moment to mark their runs, then stop.
         for w in workers:

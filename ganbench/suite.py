@@ -15,7 +15,7 @@ from .config import RunConfig, diff, resolve
 from .data import get_dataset_spec
 from .errors import ConfigMismatch, GanbenchError, RunError, RunLocked, UsageError
 from .rundir import RunDir
-from .train import train
+from .train import run_to_end, train_steps
 
 
 @dataclass
@@ -75,7 +75,13 @@ def existing_state(run_dir: RunDir, cfg: RunConfig) -> str:
     return "done" if status in ("done", "diverged") else "unfinished"
 
 
-def run_one(
+def run_one(cfg: RunConfig, out, **kwargs) -> Outcome:
+    """Train one run of a suite: skip it if finished, resume it if asked, refuse a
+    directory that holds another config. Errors are raised (see `guarded_run`)."""
+    return run_to_end(run_one_steps(cfg, out, **kwargs))
+
+
+def run_one_steps(
     cfg: RunConfig,
     out,
     *,
@@ -86,7 +92,8 @@ def run_one(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     debug: bool = False,
-) -> Outcome:
+):
+    """`run_one` as a generator (see train.train_steps); returns the Outcome."""
     from ganbench.variants import get_variant
 
     run_dir = RunDir(out, cfg.dataset, cfg.variant, cfg.seed)
@@ -105,7 +112,7 @@ def run_one(
         raise RunError(
             f"{run_dir.path} holds an unfinished run; pass --resume to continue it or --overwrite to restart"
         )
-    result = train(
+    result = yield from train_steps(
         cfg,
         get_variant(cfg.variant),
         run_dir,
@@ -122,12 +129,19 @@ def guarded_run(cfg: RunConfig, out, *, debug: bool = False, **kwargs) -> Outcom
     """`run_one`, with any error turned into a "failed" outcome: one run never stops a suite."""
     try:
         return run_one(cfg, out, debug=debug, **kwargs)
-    except GanbenchError as exc:
-        return Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", str(exc))
-    except Exception as exc:  # a bug in one run must not lose the others
+    except Exception as exc:
+        return failed_outcome(cfg, out, exc, debug)
+
+
+def failed_outcome(cfg: RunConfig, out, exc: Exception, debug: bool = False) -> Outcome:
+    """A run's error as its "failed" outcome: a bug in one run must not lose the others."""
+    if isinstance(exc, GanbenchError):
+        message = str(exc)
+    else:
         if debug:
-            traceback.print_exc()
-        return Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", f"{type(exc).__name__}: {exc}")
+            traceback.print_exception(exc)
+        message = f"{type(exc).__name__}: {exc}"
+    return Outcome(cfg, RunDir(out, cfg.dataset, cfg.variant, cfg.seed), "failed", message)
 
 
 def run_label(i: int, n: int, cfg: RunConfig) -> str:
@@ -155,21 +169,30 @@ def run_suite(
     echo: Callable[[str], None] = print,
     debug: bool = False,
     jobs: int = 1,
+    streams: int = 1,
 ) -> list[Outcome]:
     """Train every config; a failure is recorded and the suite goes on.
 
-    jobs > 1 trains that many runs at once, in job processes (see jobs.py). Several CUDA
-    runs always go through job processes, one fresh process per run, even with jobs=1:
-    on CUDA a run's bits depended on what ran before it in the same process (fixed by
-    autograd_order.py, not yet confirmed on a GPU; see jobs.py).
+    jobs > 1 trains that many runs at once, in job processes (see jobs.py); streams > 1
+    has each job (or this process, with jobs=1) train that many runs at once, interleaved,
+    each on its own CUDA stream (see cotrain.py). Without streams, several CUDA runs always
+    go through job processes, one fresh process per run, even with jobs=1: on CUDA a run's
+    bits depended on what ran before it in the same process (fixed by autograd_order.py,
+    not yet confirmed on a GPU; see jobs.py).
     """
     if jobs < 1:
         raise UsageError(f"jobs must be >= 1, got {jobs}")
+    if streams < 1:
+        raise UsageError(f"streams must be >= 1, got {streams}")
     common = dict(evaluator=evaluator, data_root=data_root, resume=resume, overwrite=overwrite, debug=debug)
+    if len(configs) > 1 and jobs == 1 and streams > 1:
+        from .cotrain import run_interleaved
+
+        return run_interleaved(configs, out, streams, echo=echo, **common)
     if (jobs > 1 or on_cuda(configs)) and len(configs) > 1:
         from .jobs import run_parallel
 
-        return run_parallel(configs, out, jobs, echo=echo, **common)
+        return run_parallel(configs, out, jobs, streams=streams, echo=echo, **common)
     outcomes = []
     for i, cfg in enumerate(configs, 1):
         outcome = guarded_run(cfg, out, progress=progress, echo=echo, **common)

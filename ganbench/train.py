@@ -10,6 +10,11 @@ The loop never looks at a variant's name. Its shape is fixed:
 
 Ordering inside one step boundary is log -> eval -> checkpoint, so a checkpoint at step s
 covers every record up to s, and a resume replays exactly the records after it.
+
+`train_steps` is the loop as a generator: it yields each time it has queued a stretch of
+steps and before it reads their losses (the stretch's first host sync). `train` runs it
+to the end; `cotrain.py` interleaves several, so that on CUDA one run's queued steps run on
+the GPU while the host serves the others.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import contextlib
 import io
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import torch
@@ -100,14 +105,55 @@ def train(
     warn: Callable[[str], None] = print,
 ) -> RunResult:
     """Train one (variant, dataset, seed) into `run_dir`. `cfg` must be resolved."""
+    return run_to_end(
+        train_steps(
+            cfg,
+            variant,
+            run_dir,
+            evaluator=evaluator,
+            data_root=data_root,
+            data=data,
+            resume=resume,
+            progress=progress,
+            warn=warn,
+        )
+    )
+
+
+TrainSteps = Generator[None, None, RunResult]
+
+
+def run_to_end(steps: Generator):
+    """Run a generator such as `train_steps` to its end; return what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def train_steps(
+    cfg: RunConfig,
+    variant: Variant,
+    run_dir: RunDir,
+    *,
+    evaluator: Evaluator | None = None,
+    data_root=None,
+    data: Dataset | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    warn: Callable[[str], None] = print,
+) -> TrainSteps:
+    """`train` as a generator: yields after queuing each stretch of steps, returns the
+    RunResult. Closing it early marks the run "failed: interrupted" and unlocks it."""
     run_dir.lock()
     try:
-        return _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, progress, warn)
+        return (yield from _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, progress, warn))
     finally:
         run_dir.unlock()
 
 
-def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, progress, warn) -> RunResult:
+def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, progress, warn) -> TrainSteps:
     if resume:
         _check_same_config(run_dir, cfg)
     torch.set_num_threads(cfg.cpu_threads)
@@ -135,15 +181,17 @@ def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, pro
 
     run_dir.write_status("running", step=trainer.step, steps=cfg.steps)
     try:
-        return _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, warn)
+        return (yield from _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, warn))
     except BaseException as exc:  # Ctrl-C included: the status must not stay "running"
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        # GeneratorExit: whoever interleaved this run closed it before its end.
+        stopped = isinstance(exc, (KeyboardInterrupt, GeneratorExit))
+        reason = "interrupted" if stopped else f"{type(exc).__name__}: {exc}"
         with contextlib.suppress(OSError):
             run_dir.write_status("failed", step=trainer.step, steps=cfg.steps, reason=reason.splitlines()[0])
         raise
 
 
-def _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, warn) -> RunResult:
+def _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, warn) -> TrainSteps:
     def save_checkpoint() -> None:
         payload = {
             "trainer": trainer.state_dict(),
@@ -172,7 +220,8 @@ def _loop(cfg, variant, trainer, data, run_dir, evaluator, timing, progress, war
             boundaries.append(_next_multiple(trainer.step, cfg.checkpoint_every))
             n = min(boundaries) - trainer.step
             t0 = time.perf_counter()
-            trainer.run_steps(n)
+            trainer.run_steps(n)  # on CUDA: queued, not yet run
+            yield  # let an interleaving driver queue other runs' steps before this sync
             if trainer.graph_failure and not fallback_told:
                 warn(f"{run_dir.path}: {trainer.graph_failure}")  # a fallback is never silent
                 fallback_told = True

@@ -22,6 +22,7 @@ another, and prints the aggregate throughput ratio.
     python scripts/bench_train.py --device cpu --steps 20 --repeats 5
     python scripts/bench_train.py --device cuda --steps 500 --repeats 7
     python scripts/bench_train.py --device cuda --suite --jobs 8 --suite-steps 2000
+    python scripts/bench_train.py --device cuda --suite --jobs 1 --streams 15 --suite-steps 2000
 """
 
 from __future__ import annotations
@@ -326,6 +327,8 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
         str(args.threads),
         "--jobs",
         str(args.jobs),
+        "--streams",
+        str(args.streams),
         "--no-progress",
         # The reference computes no metrics; the suite still scores every run with the MNIST
         # classifier (in its wall time), but not with Inception, whose 10,000-sample FID would
@@ -342,7 +345,7 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
         suite_s = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"the suite failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
-        breakdown = suite_breakdown(Path(out), suite_s, min(args.jobs, n_runs))
+        breakdown = suite_breakdown(Path(out), suite_s, min(args.jobs * args.streams, n_runs))
     # The reference: the same runs one after another, each from scratch (dataset, loader,
     # models), as a script looping over variants and seeds would do.
     dev = torch.device(device)
@@ -365,6 +368,7 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
         "runs": n_runs,
         "steps_per_run": args.suite_steps,
         "jobs": args.jobs,
+        "streams": args.streams,
         "suite_command": shlex.join(cmd + ["--out", "<tmp>"]),
         "suite_wall_s": suite_s,
         "reference_wall_s": ref_s,
@@ -378,9 +382,10 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
 def suite_breakdown(out: Path, wall_s: float, slots: int) -> dict:
     """Where the suite's time went, from each run's status.json.
 
-    Job-slot time is slots x wall time. Training and evaluation are what the runs timed
-    themselves (summed over runs); the rest is process and CUDA start-up, data loading,
-    checkpoints, sample grids, and slots left idle at the end. Steps/s inside the suite,
+    Job-slot time is slots (jobs x streams) x wall time. Training and evaluation are what
+    the runs timed themselves (summed over runs); the rest is process and CUDA start-up,
+    data loading, checkpoints, sample grids, and slots left idle at the end. With streams,
+    a run's training time is its wall time while it shared the process with the others. Steps/s inside the suite,
     against the same variant alone, shows what the runs lost to sharing the device.
     """
     runs = [(path.parent.name, RunDir.at(path).read_status()) for path in find_run_dirs(out)]  # (variant, status)
@@ -437,11 +442,12 @@ def parse_args(argv=None):
     p.add_argument("--data-root", type=Path, default=None, help="folder with MNIST/raw (default $GANBENCH_DATA)")
     p.add_argument("--suite", action="store_true", help="time a whole run --all against the reference, run by run")
     p.add_argument("--jobs", type=int, default=2, help="--jobs for the suite")
+    p.add_argument("--streams", type=int, default=1, help="--streams for the suite (runs per job at once)")
     p.add_argument("--seeds", default="0,1,2", help="seeds for the suite")
     p.add_argument("--suite-steps", type=int, default=200, help="steps per run in the suite")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
-    for key in ("steps", "repeats", "batch_size", "threads", "jobs", "suite_steps"):
+    for key in ("steps", "repeats", "batch_size", "threads", "jobs", "streams", "suite_steps"):
         if getattr(args, key) < 1:
             p.error(f"--{key.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or args.ref_workers < 0:
@@ -467,13 +473,14 @@ def main(argv=None) -> dict:
         report["suite"] = s
         print(f"# suite: {s['suite_command']}")
         print(
-            f"suite of {s['runs']} runs x {s['steps_per_run']} steps, --jobs {s['jobs']}: "
+            f"suite of {s['runs']} runs x {s['steps_per_run']} steps, --jobs {s['jobs']} --streams {s['streams']}: "
             f"{s['suite_wall_s']:.1f} s ({s['suite_steps_per_s']:.1f} steps/s); "
             f"reference one after another: {s['reference_wall_s']:.1f} s ({s['reference_steps_per_s']:.1f} steps/s)"
         )
         b = s["breakdown"]
         print(
-            f"# job-slot time {b['slot_s']:.1f} s ({min(s['jobs'], s['runs'])} slots x {s['suite_wall_s']:.1f} s): "
+            f"# job-slot time {b['slot_s']:.1f} s ({min(s['jobs'] * s['streams'], s['runs'])} slots x "
+            f"{s['suite_wall_s']:.1f} s): "
             f"training {b['train_s']:.1f} s, evaluation {b['eval_s']:.1f} s (summed over {b['runs']} runs), "
             f"the rest {b['other_s']:.1f} s (start-up, data, checkpoints, samples, idle slots)"
         )

@@ -7,7 +7,8 @@
 # Stages:
 #   install  pip install this checkout (no dependencies: the machine has them) and any
 #            wheels in $WHEELS (a folder), for machines without internet
-#   tests    the test suite's CUDA tests (graph vs eager for every variant, resume, jobs)
+#   tests    the test suite's CUDA tests (graph vs eager for every variant, resume, jobs,
+#            the backward-order guard, runs on their own streams)
 #   smoke    `ganbench run --all --profile smoke` on ring8 and MNIST on the GPU, then the table
 #   bench    scripts/bench_train.py on CUDA: one run per variant, core vs reference loop
 #   eager    the same with --no-cuda-graph, to show what the graph itself buys
@@ -15,6 +16,8 @@
 #            (SUITE_STEPS steps per run, 500 by default; JOBS jobs, 8 by default)
 #   suite-mps  the same with an NVIDIA MPS daemon running, so the jobs' kernels can overlap
 #            (the daemon is started for the stage and stopped after it)
+#   suite-streams  the same with every run in one process, each on its own CUDA stream
+#            (--jobs 1 --streams STREAMS, 15 by default: the whole suite at once)
 #   tests-all  the whole test suite, on a machine where CUDA is visible
 # Every stage writes its log to OUT_DIR/<stage>.log and goes on after a failure; the exit
 # status is the number of failed stages.
@@ -48,7 +51,7 @@ for what in "$@"; do
         $py -c 'import torch, torchvision, ganbench; print(torch.__version__, torchvision.__version__, torch.cuda.get_device_name())'"
       ;;
     tests)
-      stage tests "$py" -m pytest -q -p no:cacheprovider tests/test_graph.py tests/test_jobs.py -rs
+      stage tests "$py" -m pytest -q -p no:cacheprovider tests/test_graph.py tests/test_jobs.py tests/test_cotrain.py -rs
       ;;
     smoke)
       stage smoke bash -c "ganbench run --all --datasets ring8,mnist --profile smoke --device cuda --no-inception --no-progress \
@@ -73,6 +76,10 @@ for what in "$@"; do
         $py scripts/bench_train.py --device cuda --suite --jobs '${JOBS:-8}' \
         --suite-steps '${SUITE_STEPS:-500}' --json '$out/cuda-suite-mps.json'"
       unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+      ;;
+    suite-streams)
+      stage suite-streams "$py" scripts/bench_train.py --device cuda --suite --jobs 1 --streams "${STREAMS:-15}" \
+        --suite-steps "${SUITE_STEPS:-500}" --json "$out/cuda-suite-streams.json"
       ;;
     tests-all)
       stage tests-all "$py" -m pytest -q -p no:cacheprovider -x -rs

@@ -109,17 +109,18 @@ def test_a_tiny_suite_bench_times_both_sides_and_says_where_the_suite_time_went(
     threads = torch.get_num_threads()
     try:
         report = bench.main(
-            ["--device", "cpu", "--suite", "--jobs", "1", "--suite-steps", "2", "--variants", "dcgan"]
-            + ["--seeds", "0", "--ref-workers", "0"]
+            ["--device", "cpu", "--suite", "--jobs", "1", "--streams", "2", "--suite-steps", "2"]
+            + ["--variants", "dcgan", "--seeds", "0,1", "--ref-workers", "0"]
         )
     finally:
         torch.set_num_threads(threads)
     s = report["suite"]
-    assert s["runs"] == 1 and s["steps_per_run"] == 2
+    assert s["runs"] == 2 and s["steps_per_run"] == 2 and s["streams"] == 2
+    assert "--jobs 1 --streams 2" in s["suite_command"]
     assert s["ratio"] == pytest.approx(s["reference_wall_s"] / s["suite_wall_s"])
     b = s["breakdown"]
-    assert b["runs"] == 1 and b["train_s"] > 0 and b["eval_s"] > 0
-    assert b["slot_s"] == pytest.approx(s["suite_wall_s"])  # one slot
+    assert b["runs"] == 2 and b["train_s"] > 0 and b["eval_s"] > 0
+    assert b["slot_s"] == pytest.approx(2 * s["suite_wall_s"])  # two runs at once in one job
     assert b["other_s"] == pytest.approx(b["slot_s"] - b["train_s"] - b["eval_s"])
     assert list(b["steps_per_s_in_suite"]) == ["dcgan"] and b["steps_per_s_in_suite"]["dcgan"] > 0
     out = capsys.readouterr().out

@@ -74,6 +74,14 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     "several GPUs: one run per GPU in turn).",
 )
 @click.option(
+    "--streams",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs each job trains at once, interleaved in one process, each on its own CUDA stream so "
+    "their kernels overlap on the GPU (no speed-up on a CPU).",
+)
+@click.option(
     "--no-cuda-graph",
     is_flag=True,
     help="On CUDA, run the step eagerly instead of replaying it as one captured CUDA graph.",
@@ -103,6 +111,7 @@ def run_cmd(
     device,
     data_root,
     jobs,
+    streams,
     no_cuda_graph,
     resume,
     overwrite,
@@ -116,7 +125,8 @@ def run_cmd(
     Finished runs with the same config are skipped. With --all, unfinished runs are
     resumed; otherwise pass --resume. A failed or diverged run does not stop the others.
     Each run is scored every --eval-every steps and at the end (see docs/metrics.md).
-    --jobs N trains N runs at once, with one line per run as it starts and ends.
+    --jobs N trains N runs at once, with one line per run as it starts and ends;
+    --streams K has each job train K runs at once on one GPU (see docs/speed.md).
     """
     from ganbench.variants import VARIANTS, get_variant
 
@@ -174,7 +184,9 @@ def run_cmd(
         outcome = run_one(suite.configs[0], out, resume=resume, **common)
         click.echo(f"{outcome.run_dir.path}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
         return
-    outcomes = run_suite(suite.configs, out, resume=resume or all_variants, jobs=jobs, **common)
+    if streams > 1 and not resolve_device(device).startswith("cuda"):
+        echo(f"note: --streams {streams} on a CPU: the runs take turns, with no speed-up (their results do not change)")
+    outcomes = run_suite(suite.configs, out, resume=resume or all_variants, jobs=jobs, streams=streams, **common)
     _print_comparison(out, outcomes)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
     click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
