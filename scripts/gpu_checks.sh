@@ -12,6 +12,9 @@
 #   smoke    `ganbench run --all --profile smoke` on ring8 and MNIST on the GPU, then the table
 #   bench    scripts/bench_train.py on CUDA: one run per variant, core vs reference loop
 #   eager    the same with --no-cuda-graph, to show what the graph itself buys
+#   profile  scripts/profile_step.py on CUDA for dcgan and wgan-gp, with deterministic kernels
+#            and without: kernels per step, how busy the GPU is during a replayed step, and
+#            the costliest operators (why WGAN-GP's step takes 9x DCGAN's)
 #   suite    scripts/bench_train.py --suite: 5 variants x 3 seeds on MNIST with --jobs
 #            (SUITE_STEPS steps per run, 500 by default; JOBS jobs, 8 by default)
 #   suite-mps  the same with an NVIDIA MPS daemon running, so the jobs' kernels can overlap
@@ -63,6 +66,10 @@ for what in "$@"; do
     eager)
       stage eager "$py" scripts/bench_train.py --device cuda --steps 200 --repeats 5 --warmup 30 --no-cuda-graph \
         --variants dcgan --json "$out/cuda-eager.json"
+      ;;
+    profile)
+      stage profile bash -c "$py scripts/profile_step.py --device cuda --variants dcgan,wgan-gp --json '$out/profile.json' &&
+        $py scripts/profile_step.py --device cuda --variants dcgan,wgan-gp --no-deterministic --json '$out/profile-nondet.json'"
       ;;
     suite)
       stage suite "$py" scripts/bench_train.py --device cuda --suite --jobs "${JOBS:-8}" \

@@ -126,3 +126,42 @@ def test_a_tiny_suite_bench_times_both_sides_and_says_where_the_suite_time_went(
     out = capsys.readouterr().out
     assert "# job-slot time" in out and "# median steps/s of a run inside the suite: dcgan" in out
     assert re.search(r"^suite ratio \(aggregate throughput, suite/reference\): \d+\.\d\dx$", out, re.M)
+
+
+@pytest.fixture(scope="module")
+def profiler():
+    path = SCRIPT.parent / "profile_step.py"
+    spec = importlib.util.spec_from_file_location("profile_step", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@requires_mnist
+def test_the_step_profile_counts_each_variants_operators_and_names_the_costliest(profiler, tmp_path, capsys):
+    threads = torch.get_num_threads()
+    try:
+        report = profiler.main(
+            ["--device", "cpu", "--variants", "dcgan,wgan-gp", "--steps", "2", "--repeats", "1", "--warmup", "3"]
+            + ["--top", "5", "--json", str(tmp_path / "p.json")]
+        )
+    finally:
+        torch.set_num_threads(threads)
+    dcgan, wgan = report["variants"]
+    for row in (dcgan, wgan):
+        assert row["eager_ms"] > 0 and row["op_ms_per_step"] > 0
+        assert len(row["top_ops"]) == 5
+        shares = [op["share"] for op in row["top_ops"]]
+        assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1 + 1e-9
+        assert any("conv" in op["name"] for op in row["top_ops"])  # convolutions dominate on a CPU
+    # five critic updates with a double backward each, against one plain update
+    assert wgan["n_critic"] == 5 and wgan["ops_per_step"] > 3 * dcgan["ops_per_step"] > 0
+    out = capsys.readouterr().out
+    assert re.search(r"^dcgan: eager \d+\.\d+ ms/step; \d+ operator calls/step", out, re.M)
+    assert (tmp_path / "p.json").exists()
+
+
+def test_the_step_profile_refuses_a_warm_up_too_short_to_capture(profiler):
+    with pytest.raises(SystemExit) as err:
+        profiler.parse_args(["--warmup", "2"])
+    assert err.value.code == 2
