@@ -206,6 +206,49 @@ def test_only_runs_whose_queued_steps_have_finished_are_advanced_and_the_driver_
     assert len(active) == 1
 
 
+def test_on_cuda_each_run_advances_under_its_own_stream_and_marks_its_queued_work(monkeypatch):
+    # The CUDA bookkeeping, with stand-ins for streams and events (no GPU needed).
+    import contextlib
+
+    from ganbench.cotrain import _Run
+
+    current = [None]
+    recorded = []
+
+    @contextlib.contextmanager
+    def stream(s):
+        current.append(s)
+        try:
+            yield
+        finally:
+            current.pop()
+
+    class Event(FakeEvent):
+        def record(self, s):
+            recorded.append((self, s))
+
+    monkeypatch.setattr(torch.cuda, "stream", stream)
+    monkeypatch.setattr(torch.cuda, "Event", Event)
+    seen = []
+
+    def stretches(key):
+        for _ in range(2):
+            seen.append((key, current[-1]))
+            yield
+        return key
+
+    active = Interleaver()
+    active.runs = [_Run(k, None, None, stretches(k), f"stream-{k}", False) for k in ("a", "b")]
+    active.advance()
+    assert seen == [("a", "stream-a"), ("b", "stream-b")] and current == [None]
+    assert [(run.queued, s) for run, s in zip(active.runs, ("stream-a", "stream-b"), strict=True)] == [
+        (e, s) for e, s in recorded
+    ]
+    recorded[1][0].done = True  # b's queued steps have finished, a's have not
+    active.advance()
+    assert seen[2:] == [("b", "stream-b")]
+
+
 def test_jobs_times_streams_share_processes_and_give_the_same_bits(tmp_path):
     from ganbench.jobs import run_parallel
 
