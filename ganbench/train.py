@@ -92,32 +92,10 @@ def _divergence(losses: dict[str, float], weights_ok: bool, bound: float) -> str
     return None
 
 
-def train(
-    cfg: RunConfig,
-    variant: Variant,
-    run_dir: RunDir,
-    *,
-    evaluator: Evaluator | None = None,
-    data_root=None,
-    data: Dataset | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    warn: Callable[[str], None] = print,
-) -> RunResult:
-    """Train one (variant, dataset, seed) into `run_dir`. `cfg` must be resolved."""
-    return run_to_end(
-        train_steps(
-            cfg,
-            variant,
-            run_dir,
-            evaluator=evaluator,
-            data_root=data_root,
-            data=data,
-            resume=resume,
-            progress=progress,
-            warn=warn,
-        )
-    )
+def train(cfg: RunConfig, variant: Variant, run_dir: RunDir, **kwargs) -> RunResult:
+    """Train one (variant, dataset, seed) into `run_dir`. `cfg` must be resolved; the
+    keyword arguments are `train_steps`'s."""
+    return run_to_end(train_steps(cfg, variant, run_dir, **kwargs))
 
 
 TrainSteps = Generator[None, None, RunResult]

@@ -15,14 +15,15 @@ block, so a neighbour's load on a shared machine hits both; figures are medians 
 torch.cuda.synchronize() before every clock read on CUDA. Both sides use the same torch
 thread count (--threads) on a CPU.
 
-`--suite` instead times a whole `ganbench run --all --dataset mnist --seeds 0,1,2 --jobs N`
-(a subprocess, wall clock) against the reference loop run for the same 15 runs one after
-another, and prints the aggregate throughput ratio.
+`--suite` instead times a whole `ganbench run --all --dataset mnist --seeds 0,1,2 --jobs N
+--streams K` (a subprocess, wall clock) against the reference loop run for the same 15 runs
+one after another, and prints the aggregate throughput ratio. `--layouts 8x1,1x15` times
+several (jobs, streams) layouts against one measurement of the reference.
 
     python scripts/bench_train.py --device cpu --steps 20 --repeats 5
     python scripts/bench_train.py --device cuda --steps 500 --repeats 7
     python scripts/bench_train.py --device cuda --suite --jobs 8 --suite-steps 2000
-    python scripts/bench_train.py --device cuda --suite --jobs 1 --streams 15 --suite-steps 2000
+    python scripts/bench_train.py --device cuda --suite --layouts 8x1,1x15,3x5 --suite-steps 1000
 """
 
 from __future__ import annotations
@@ -304,9 +305,18 @@ def bench_variant(name: str, args, device: str) -> dict:
 
 
 # --- the whole suite -----------------------------------------------------------------
-def bench_suite(args, device: str, names: list[str]) -> dict:
-    seeds = [int(s) for s in args.seeds.split(",")]
-    n_runs = len(names) * len(seeds)
+def parse_layouts(text: str) -> list[tuple[int, int]]:
+    """The pairs (jobs, streams) written as JOBSxSTREAMS, such as 8x1,1x15."""
+    layouts = []
+    for item in text.split(","):
+        jobs, sep, streams = item.strip().lower().partition("x")
+        if not sep or not jobs.isdigit() or not streams.isdigit() or int(jobs) < 1 or int(streams) < 1:
+            raise ValueError(f"{item.strip()!r} is not JOBSxSTREAMS (such as 8x1 or 1x15)")
+        layouts.append((int(jobs), int(streams)))
+    return layouts
+
+
+def suite_command(args, device: str, names: list[str], jobs: int, streams: int) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -326,9 +336,9 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
         "--cpu-threads",
         str(args.threads),
         "--jobs",
-        str(args.jobs),
+        str(jobs),
         "--streams",
-        str(args.streams),
+        str(streams),
         "--no-progress",
         # The reference computes no metrics; the suite still scores every run with the MNIST
         # classifier (in its wall time), but not with Inception, whose 10,000-sample FID would
@@ -339,13 +349,34 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
         cmd.append("--no-cuda-graph")
     if args.data_root:
         cmd += ["--data-root", str(args.data_root)]
+    return cmd
+
+
+def time_suite(args, device: str, names: list[str], jobs: int, streams: int, n_runs: int) -> dict:
+    cmd = suite_command(args, device, names, jobs, streams)
     with tempfile.TemporaryDirectory(prefix="gb-bench-") as out:
         t0 = time.perf_counter()
         proc = subprocess.run([*cmd, "--out", out], capture_output=True, text=True)
         suite_s = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"the suite failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
-        breakdown = suite_breakdown(Path(out), suite_s, min(args.jobs * args.streams, n_runs))
+        breakdown = suite_breakdown(Path(out), suite_s, min(jobs * streams, n_runs))
+    return {
+        "jobs": jobs,
+        "streams": streams,
+        "suite_command": shlex.join(cmd + ["--out", "<tmp>"]),
+        "suite_wall_s": suite_s,
+        "suite_steps_per_s": n_runs * args.suite_steps / suite_s,
+        "breakdown": breakdown,
+    }
+
+
+def bench_suite(args, device: str, names: list[str]) -> dict:
+    """Each layout (jobs x streams) of the suite, then the reference once: one measurement
+    of the reference serves every layout's ratio."""
+    seeds = [int(s) for s in args.seeds.split(",")]
+    n_runs = len(names) * len(seeds)
+    layouts = [time_suite(args, device, names, j, k, n_runs) for j, k in args.layouts]
     # The reference: the same runs one after another, each from scratch (dataset, loader,
     # models), as a script looping over variants and seeds would do.
     dev = torch.device(device)
@@ -363,19 +394,14 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     ref_s = time.perf_counter() - t0
-    steps = n_runs * args.suite_steps
+    for layout in layouts:
+        layout["ratio"] = ref_s / layout["suite_wall_s"]
     return {
         "runs": n_runs,
         "steps_per_run": args.suite_steps,
-        "jobs": args.jobs,
-        "streams": args.streams,
-        "suite_command": shlex.join(cmd + ["--out", "<tmp>"]),
-        "suite_wall_s": suite_s,
         "reference_wall_s": ref_s,
-        "suite_steps_per_s": steps / suite_s,
-        "reference_steps_per_s": steps / ref_s,
-        "ratio": ref_s / suite_s,
-        "breakdown": breakdown,
+        "reference_steps_per_s": n_runs * args.suite_steps / ref_s,
+        "layouts": layouts,
     }
 
 
@@ -443,6 +469,12 @@ def parse_args(argv=None):
     p.add_argument("--suite", action="store_true", help="time a whole run --all against the reference, run by run")
     p.add_argument("--jobs", type=int, default=2, help="--jobs for the suite")
     p.add_argument("--streams", type=int, default=1, help="--streams for the suite (runs per job at once)")
+    p.add_argument(
+        "--layouts",
+        default=None,
+        help="several suite layouts JOBSxSTREAMS, comma-separated (such as 8x1,1x15), each timed "
+        "against one measurement of the reference (default: --jobs x --streams)",
+    )
     p.add_argument("--seeds", default="0,1,2", help="seeds for the suite")
     p.add_argument("--suite-steps", type=int, default=200, help="steps per run in the suite")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -452,6 +484,10 @@ def parse_args(argv=None):
             p.error(f"--{key.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or args.ref_workers < 0:
         p.error("--warmup and --ref-workers must be >= 0")
+    try:
+        args.layouts = parse_layouts(args.layouts) if args.layouts else [(args.jobs, args.streams)]
+    except ValueError as exc:
+        p.error(f"--layouts: {exc}")
     return args
 
 
@@ -471,24 +507,30 @@ def main(argv=None) -> dict:
     if args.suite:
         s = bench_suite(args, device, names)
         report["suite"] = s
-        print(f"# suite: {s['suite_command']}")
         print(
-            f"suite of {s['runs']} runs x {s['steps_per_run']} steps, --jobs {s['jobs']} --streams {s['streams']}: "
-            f"{s['suite_wall_s']:.1f} s ({s['suite_steps_per_s']:.1f} steps/s); "
-            f"reference one after another: {s['reference_wall_s']:.1f} s ({s['reference_steps_per_s']:.1f} steps/s)"
+            f"reference, the {s['runs']} runs x {s['steps_per_run']} steps one after another: "
+            f"{s['reference_wall_s']:.1f} s ({s['reference_steps_per_s']:.1f} steps/s)"
         )
-        b = s["breakdown"]
-        print(
-            f"# job-slot time {b['slot_s']:.1f} s ({min(s['jobs'] * s['streams'], s['runs'])} slots x "
-            f"{s['suite_wall_s']:.1f} s): "
-            f"training {b['train_s']:.1f} s, evaluation {b['eval_s']:.1f} s (summed over {b['runs']} runs), "
-            f"the rest {b['other_s']:.1f} s (start-up, data, checkpoints, samples, idle slots)"
-        )
-        print(
-            "# median steps/s of a run inside the suite: "
-            + ", ".join(f"{v} {x:.1f}" for v, x in b["steps_per_s_in_suite"].items())
-        )
-        print(f"suite ratio (aggregate throughput, suite/reference): {s['ratio']:.2f}x")
+        for lay in s["layouts"]:
+            b, slots = lay["breakdown"], min(lay["jobs"] * lay["streams"], s["runs"])
+            print(f"# suite: {lay['suite_command']}")
+            print(
+                f"suite --jobs {lay['jobs']} --streams {lay['streams']}: {lay['suite_wall_s']:.1f} s "
+                f"({lay['suite_steps_per_s']:.1f} steps/s)"
+            )
+            print(
+                f"# job-slot time {b['slot_s']:.1f} s ({slots} slots x {lay['suite_wall_s']:.1f} s): "
+                f"training {b['train_s']:.1f} s, evaluation {b['eval_s']:.1f} s (summed over {b['runs']} runs), "
+                f"the rest {b['other_s']:.1f} s (start-up, data, checkpoints, samples, idle slots)"
+            )
+            print(
+                "# median steps/s of a run inside the suite: "
+                + ", ".join(f"{v} {x:.1f}" for v, x in b["steps_per_s_in_suite"].items())
+            )
+            print(
+                f"suite ratio (aggregate throughput, suite/reference), --jobs {lay['jobs']} --streams "
+                f"{lay['streams']}: {lay['ratio']:.2f}x"
+            )
     else:
         print(
             f"# {args.repeats} blocks of {args.steps} steps per side after {args.warmup} warm-up steps, "

@@ -15,12 +15,13 @@
 #   profile  scripts/profile_step.py on CUDA for dcgan and wgan-gp, with deterministic kernels
 #            and without: kernels per step, how busy the GPU is during a replayed step, and
 #            the costliest operators (why WGAN-GP's step takes 9x DCGAN's)
-#   suite    scripts/bench_train.py --suite: 5 variants x 3 seeds on MNIST with --jobs
-#            (SUITE_STEPS steps per run, 500 by default; JOBS jobs, 8 by default)
+#   suite    scripts/bench_train.py --suite: 5 variants x 3 seeds on MNIST (SUITE_STEPS steps
+#            per run, 500 by default) in each of LAYOUTS (JOBSxSTREAMS, default 8x1,1x15,3x5:
+#            8 processes; all 15 runs in one process on 15 CUDA streams; 3 processes of 5),
+#            each against one measurement of the reference
 #   suite-mps  the same with an NVIDIA MPS daemon running, so the jobs' kernels can overlap
-#            (the daemon is started for the stage and stopped after it)
-#   suite-streams  the same with every run in one process, each on its own CUDA stream
-#            (--jobs 1 --streams STREAMS, 15 by default: the whole suite at once)
+#            (the daemon is started for the stage and stopped after it; MPS_LAYOUTS, default
+#            8x1,3x5)
 #   tests-all  the whole test suite, on a machine where CUDA is visible
 # Every stage writes its log to OUT_DIR/<stage>.log and goes on after a failure; the exit
 # status is the number of failed stages.
@@ -72,7 +73,7 @@ for what in "$@"; do
         $py scripts/profile_step.py --device cuda --variants dcgan,wgan-gp --no-deterministic --json '$out/profile-nondet.json'"
       ;;
     suite)
-      stage suite "$py" scripts/bench_train.py --device cuda --suite --jobs "${JOBS:-8}" \
+      stage suite "$py" scripts/bench_train.py --device cuda --suite --layouts "${LAYOUTS:-8x1,1x15,3x5}" \
         --suite-steps "${SUITE_STEPS:-500}" --json "$out/cuda-suite.json"
       ;;
     suite-mps)
@@ -80,13 +81,9 @@ for what in "$@"; do
       export CUDA_MPS_LOG_DIRECTORY="${CUDA_MPS_LOG_DIRECTORY:-/tmp/ganbench-mps-log}"
       mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
       stage suite-mps bash -c "nvidia-cuda-mps-control -d && trap 'echo quit | nvidia-cuda-mps-control' EXIT &&
-        $py scripts/bench_train.py --device cuda --suite --jobs '${JOBS:-8}' \
+        $py scripts/bench_train.py --device cuda --suite --layouts '${MPS_LAYOUTS:-8x1,3x5}' \
         --suite-steps '${SUITE_STEPS:-500}' --json '$out/cuda-suite-mps.json'"
       unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
-      ;;
-    suite-streams)
-      stage suite-streams "$py" scripts/bench_train.py --device cuda --suite --jobs 1 --streams "${STREAMS:-15}" \
-        --suite-steps "${SUITE_STEPS:-500}" --json "$out/cuda-suite-streams.json"
       ;;
     tests-all)
       stage tests-all "$py" -m pytest -q -p no:cacheprovider -x -rs

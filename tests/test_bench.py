@@ -105,27 +105,44 @@ def test_a_tiny_bench_run_prints_a_ratio_per_variant(bench, capsys):
 
 
 @requires_mnist
-def test_a_tiny_suite_bench_times_both_sides_and_says_where_the_suite_time_went(bench, capsys):
+def test_a_tiny_suite_bench_times_each_layout_against_one_reference_and_says_where_the_time_went(bench, capsys):
     threads = torch.get_num_threads()
     try:
         report = bench.main(
-            ["--device", "cpu", "--suite", "--jobs", "1", "--streams", "2", "--suite-steps", "2"]
+            ["--device", "cpu", "--suite", "--layouts", "1x1,1x2", "--suite-steps", "2"]
             + ["--variants", "dcgan", "--seeds", "0,1", "--ref-workers", "0"]
         )
     finally:
         torch.set_num_threads(threads)
     s = report["suite"]
-    assert s["runs"] == 2 and s["steps_per_run"] == 2 and s["streams"] == 2
-    assert "--jobs 1 --streams 2" in s["suite_command"]
-    assert s["ratio"] == pytest.approx(s["reference_wall_s"] / s["suite_wall_s"])
-    b = s["breakdown"]
-    assert b["runs"] == 2 and b["train_s"] > 0 and b["eval_s"] > 0
-    assert b["slot_s"] == pytest.approx(2 * s["suite_wall_s"])  # two runs at once in one job
-    assert b["other_s"] == pytest.approx(b["slot_s"] - b["train_s"] - b["eval_s"])
-    assert list(b["steps_per_s_in_suite"]) == ["dcgan"] and b["steps_per_s_in_suite"]["dcgan"] > 0
+    assert s["runs"] == 2 and s["steps_per_run"] == 2 and s["reference_wall_s"] > 0
+    assert [(lay["jobs"], lay["streams"]) for lay in s["layouts"]] == [(1, 1), (1, 2)]
     out = capsys.readouterr().out
-    assert "# job-slot time" in out and "# median steps/s of a run inside the suite: dcgan" in out
-    assert re.search(r"^suite ratio \(aggregate throughput, suite/reference\): \d+\.\d\dx$", out, re.M)
+    for lay, slots in zip(s["layouts"], (1, 2), strict=True):
+        assert f"--jobs 1 --streams {lay['streams']}" in lay["suite_command"]
+        assert lay["ratio"] == pytest.approx(s["reference_wall_s"] / lay["suite_wall_s"])
+        b = lay["breakdown"]
+        assert b["runs"] == 2 and b["train_s"] > 0 and b["eval_s"] > 0
+        assert b["slot_s"] == pytest.approx(slots * lay["suite_wall_s"])
+        assert b["other_s"] == pytest.approx(b["slot_s"] - b["train_s"] - b["eval_s"])
+        assert list(b["steps_per_s_in_suite"]) == ["dcgan"] and b["steps_per_s_in_suite"]["dcgan"] > 0
+        assert re.search(
+            rf"^suite ratio \(aggregate throughput, suite/reference\), --jobs 1 --streams {lay['streams']}: "
+            r"\d+\.\d\dx$",
+            out,
+            re.M,
+        )
+    assert out.count("# job-slot time") == 2 and "# median steps/s of a run inside the suite: dcgan" in out
+
+
+def test_suite_layouts_are_jobs_x_streams(bench):
+    assert bench.parse_layouts("8x1, 1X15,3x5") == [(8, 1), (1, 15), (3, 5)]
+    for bad in ("8", "0x2", "2x", "ax1", "2x-1"):
+        with pytest.raises(ValueError, match="JOBSxSTREAMS"):
+            bench.parse_layouts(bad)
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--suite", "--layouts", "8by1"])
+    assert bench.parse_args(["--jobs", "3", "--streams", "4"]).layouts == [(3, 4)]
 
 
 @pytest.fixture(scope="module")
