@@ -14,12 +14,17 @@ from ganbench.data import data_root
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
     """Caches (unpacked MNIST, Inception weights) go to one temp folder per session,
-    unless GANBENCH_CACHE is set by the caller (CI sets it so downloads are reused)."""
-    if not os.environ.get("GANBENCH_CACHE"):
-        monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    unless GANBENCH_CACHE is set by the caller (CI sets it so downloads are reused).
+    Session-scoped, so module-scoped fixtures see the same folder as the tests."""
+    if os.environ.get("GANBENCH_CACHE"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        yield
 
 
 @pytest.fixture
