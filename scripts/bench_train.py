@@ -47,16 +47,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganbench import losses, provenance
-from ganbench.config import RunConfig, resolve
+from ganbench.config import RunConfig, resolve, resolve_device
 from ganbench.data import data_root as resolve_root
 from ganbench.data import load_dataset
 from ganbench.data.mnist import torchvision_root
+from ganbench.errors import UsageError
 from ganbench.nets import build_nets, dcgan_init_
 from ganbench.results import find_run_dirs
 from ganbench.rundir import RunDir
 from ganbench.seeding import seed_everything
 from ganbench.trainer import Trainer
-from ganbench.variants import VARIANTS, get_variant
+from ganbench.variants import VARIANTS, get_variant, variant_names
 
 NZ = 100  # latent size of the tutorial's nets (and of ganbench's MNIST protocol)
 
@@ -488,17 +489,16 @@ def parse_args(argv=None):
         args.layouts = parse_layouts(args.layouts) if args.layouts else [(args.jobs, args.streams)]
     except ValueError as exc:
         p.error(f"--layouts: {exc}")
+    try:
+        args.variants, args.device = variant_names(args.variants), resolve_device(args.device)
+    except UsageError as exc:
+        p.error(str(exc))
     return args
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from ganbench.config import resolve_device
-
-    device = resolve_device(args.device)
-    names = [n.strip() for n in args.variants.split(",") if n.strip()]
-    for n in names:
-        get_variant(n)
+    device, names = args.device, args.variants
     torch.set_num_threads(args.threads)
     env = environment(device, args)
     for key, value in env.items():

@@ -33,9 +33,10 @@ from torch.profiler import ProfilerActivity, profile
 
 from ganbench.config import RunConfig, resolve, resolve_device
 from ganbench.data import load_dataset
+from ganbench.errors import UsageError
 from ganbench.seeding import seed_everything
 from ganbench.trainer import Trainer
-from ganbench.variants import VARIANTS, get_variant
+from ganbench.variants import VARIANTS, get_variant, variant_names
 
 
 def make_trainer(variant: str, device: str, batch_size: int, deterministic: bool, graph: bool, data_root) -> Trainer:
@@ -140,15 +141,16 @@ def parse_args(argv=None):
             p.error(f"--{key.replace('_', '-')} must be >= 1")
     if args.warmup < 3:
         p.error("--warmup must be >= 3 (the CUDA graph is captured after 3 eager steps)")
+    try:
+        args.variants, args.device = variant_names(args.variants), resolve_device(args.device)
+    except UsageError as exc:
+        p.error(str(exc))
     return args
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    device = resolve_device(args.device)
-    names = [n.strip() for n in args.variants.split(",") if n.strip()]
-    for n in names:
-        get_variant(n)
+    device, names = args.device, args.variants
     name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu"
     print(f"# command: {' '.join([sys.executable, *sys.argv])}")
     print(f"# device: {device} ({name}); torch {torch.__version__}; deterministic: {args.deterministic}")

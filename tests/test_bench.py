@@ -182,3 +182,14 @@ def test_the_step_profile_refuses_a_warm_up_too_short_to_capture(profiler):
     with pytest.raises(SystemExit) as err:
         profiler.parse_args(["--warmup", "2"])
     assert err.value.code == 2
+
+
+@pytest.mark.parametrize("script", ["bench", "profiler"])
+def test_an_unknown_variant_or_device_is_a_one_line_usage_error(script, request, capsys):
+    module = request.getfixturevalue(script)
+    for argv, words in ((["--variants", "dcgan,nope"], "unknown variant 'nope'"), (["--device", "tpu"], "tpu")):
+        with pytest.raises(SystemExit) as err:
+            module.parse_args(argv)
+        assert err.value.code == 2 and words in capsys.readouterr().err
+    args = module.parse_args(["--variants", " dcgan, hinge ", "--device", "cpu"])
+    assert args.variants == ["dcgan", "hinge"] and args.device == "cpu"

@@ -26,5 +26,15 @@ def get_variant(name: str) -> Variant:
         raise UsageError(f"unknown variant {name!r}; choose from: {', '.join(VARIANTS)}") from None
 
 
+def variant_names(text: str) -> list[str]:
+    """ "dcgan, wgan-gp" -> ["dcgan", "wgan-gp"], each checked against the registry."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"no variant named; choose from: {', '.join(VARIANTS)}")
+    for name in names:
+        get_variant(name)
+    return names
+
+
 # Registration order is the order of `ganbench list` and of every table.
 from . import vanilla, dcgan, lsgan, wgan_gp, hinge  # noqa: E402,F401,I001

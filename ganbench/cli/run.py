@@ -170,7 +170,8 @@ def run_cmd(
         click.echo(f"skipping dataset {name}: not on this machine; {how}", err=True)
     from ..metrics.evaluate import make_evaluator
 
-    settings = eval_settings(inception, inception_weights, reference_samples, resolve_device(device))
+    run_device = resolve_device(device)
+    settings = eval_settings(inception, inception_weights, reference_samples, run_device)
     echo = lambda msg: click.echo(msg, err=True)  # noqa: E731
     common = dict(
         evaluator=make_evaluator(settings),
@@ -184,7 +185,7 @@ def run_cmd(
         outcome = run_one(suite.configs[0], out, resume=resume, **common)
         click.echo(f"{outcome.run_dir.path}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
         return
-    if streams > 1 and not resolve_device(device).startswith("cuda"):
+    if streams > 1 and not run_device.startswith("cuda"):
         echo(f"note: --streams {streams} on a CPU: the runs take turns, with no speed-up (their results do not change)")
     outcomes = run_suite(suite.configs, out, resume=resume or all_variants, jobs=jobs, streams=streams, **common)
     _print_comparison(out, outcomes)
