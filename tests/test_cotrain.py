@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 from click.testing import CliRunner
-from support import requires_mnist, tiny_config
+from support import assert_same_run, requires_mnist, run_files, tiny_config
 
 from ganbench.cli import cli
 from ganbench.cotrain import Interleaver, run_interleaved
@@ -22,18 +22,6 @@ from ganbench.variants import get_variant
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 QUIET = dict(echo=lambda m: None)
-
-
-def files(run: RunDir) -> tuple[dict, dict, str]:
-    p = run.path
-    return torch.load(p / "generator.pt"), torch.load(p / "discriminator.pt"), (p / "metrics.jsonl").read_text()
-
-
-def assert_same_run(a: RunDir, b: RunDir) -> None:
-    (ga, da, ma), (gb, db, mb) = files(a), files(b)
-    assert ga.keys() == gb.keys() and all(torch.equal(ga[k], gb[k]) for k in ga), f"{a.path}: G differs"
-    assert da.keys() == db.keys() and all(torch.equal(da[k], db[k]) for k in da), f"{a.path}: D differs"
-    assert ma == mb, f"{a.path}: metrics differ"
 
 
 def run_dir(out, cfg) -> RunDir:
@@ -77,8 +65,8 @@ def test_interleaved_runs_are_bit_identical_to_each_run_alone_and_really_interle
         assert guarded_run(cfg, tmp_path / "alone", progress=False, **QUIET).status == "done"
         assert_same_run(run_dir(tmp_path / "together", cfg), run_dir(tmp_path / "alone", cfg))
     # the comparison is not vacuous: the two DCGAN seeds differ
-    g0, _, _ = files(run_dir(tmp_path / "together", cfgs[0]))
-    g1, _, _ = files(run_dir(tmp_path / "together", cfgs[1]))
+    g0, _, _ = run_files(run_dir(tmp_path / "together", cfgs[0]))
+    g1, _, _ = run_files(run_dir(tmp_path / "together", cfgs[1]))
     assert not all(torch.equal(g0[k], g1[k]) for k in g0)
 
 
@@ -284,7 +272,7 @@ def test_cuda_runs_on_their_own_streams_match_each_run_alone_in_a_fresh_process(
     for cfg in cfgs:
         assert run_dir(tmp_path / "together", cfg).read_status()["step_mode"] == "cuda-graph"
         assert [o.status for o in run_parallel([cfg], tmp_path / "alone", 1, **QUIET)] == ["done"]
-        a, _, _ = files(run_dir(tmp_path / "alone", cfg))
-        b, _, _ = files(run_dir(tmp_path / "together", cfg))
+        a, _, _ = run_files(run_dir(tmp_path / "alone", cfg))
+        b, _, _ = run_files(run_dir(tmp_path / "together", cfg))
         for k in a:
             torch.testing.assert_close(b[k], a[k], rtol=1e-5, atol=1e-6)

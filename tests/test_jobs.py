@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from support import tiny_config
+from support import assert_same_run, run_files, tiny_config
 
 from ganbench.cli import cli
 from ganbench.errors import UsageError
@@ -29,10 +29,6 @@ def invoke(*args):
     return result
 
 
-def run_files(run: Path) -> tuple[dict, dict, str]:
-    return torch.load(run / "generator.pt"), torch.load(run / "discriminator.pt"), (run / "metrics.jsonl").read_text()
-
-
 def test_runs_inside_jobs_2_are_bit_identical_to_each_run_alone(tmp_path):
     # Four runs on two job processes: the last two each run in a process that already
     # trained another run, so nothing may carry over from one run to the next.
@@ -45,11 +41,11 @@ def test_runs_inside_jobs_2_are_bit_identical_to_each_run_alone(tmp_path):
     for variant, seed in (("dcgan", 0), ("wgan-gp", 1)):
         alone = invoke("run", variant, "--seed", seed, *TINY, *STEPS, "--out", tmp_path / "alone")
         assert alone.exit_code == 0, alone.output
-        g1, d1, m1 = run_files(tmp_path / "jobs" / "ring8" / variant / f"seed{seed}")
-        g2, d2, m2 = run_files(tmp_path / "alone" / "ring8" / variant / f"seed{seed}")
-        assert g1.keys() == g2.keys() and all(torch.equal(g1[k], g2[k]) for k in g1)
-        assert d1.keys() == d2.keys() and all(torch.equal(d1[k], d2[k]) for k in d1)
-        assert m1 == m2 and len(read_jsonl(tmp_path / "alone" / "ring8" / variant / f"seed{seed}" / "metrics.jsonl"))
+        assert_same_run(
+            tmp_path / "jobs" / "ring8" / variant / f"seed{seed}",
+            tmp_path / "alone" / "ring8" / variant / f"seed{seed}",
+        )
+        assert len(read_jsonl(tmp_path / "alone" / "ring8" / variant / f"seed{seed}" / "metrics.jsonl"))
     # and the seeds really differ (the comparison above is not vacuous)
     a, _, _ = run_files(tmp_path / "jobs" / "ring8" / "dcgan" / "seed0")
     b, _, _ = run_files(tmp_path / "jobs" / "ring8" / "dcgan" / "seed1")
