@@ -91,22 +91,24 @@ def _serve(conn, gpu: str | None) -> None:
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # before anything starts CUDA
     from .cotrain import Interleaver
+    from .data import reuse_loaded
 
     def echo(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
     active = Interleaver()
     try:
-        while True:
-            # New runs: wait for one when idle, otherwise take what has arrived.
-            while not len(active) or conn.poll():
-                task = conn.recv()
-                if task is None:
-                    return
-                i, cfg, out, kwargs = task
-                active.add(i, cfg, out, echo=echo, **kwargs)
-            for i, outcome in active.advance():
-                conn.send((i, outcome.status, outcome.message))
+        with reuse_loaded():  # the runs this process trains load each dataset once
+            while True:
+                # New runs: wait for one when idle, otherwise take what has arrived.
+                while not len(active) or conn.poll():
+                    task = conn.recv()
+                    if task is None:
+                        return
+                    i, cfg, out, kwargs = task
+                    active.add(i, cfg, out, echo=echo, **kwargs)
+                for i, outcome in active.advance():
+                    conn.send((i, outcome.status, outcome.message))
     except (EOFError, KeyboardInterrupt):  # the parent is gone, or Ctrl-C reached every job
         pass
     finally:

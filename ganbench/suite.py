@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .config import RunConfig, diff, resolve
-from .data import get_dataset_spec
+from .data import get_dataset_spec, reuse_loaded
 from .errors import ConfigMismatch, GanbenchError, RunError, RunLocked, UsageError
 from .rundir import RunDir
 from .train import run_to_end, train_steps
@@ -188,14 +188,16 @@ def run_suite(
     if len(configs) > 1 and jobs == 1 and streams > 1:
         from .cotrain import run_interleaved
 
-        return run_interleaved(configs, out, streams, echo=echo, **common)
+        with reuse_loaded():  # the runs of one dataset load it once
+            return run_interleaved(configs, out, streams, echo=echo, **common)
     if (jobs > 1 or on_cuda(configs)) and len(configs) > 1:
         from .jobs import run_parallel
 
         return run_parallel(configs, out, jobs, streams=streams, echo=echo, **common)
     outcomes = []
-    for i, cfg in enumerate(configs, 1):
-        outcome = guarded_run(cfg, out, progress=progress, echo=echo, **common)
-        echo(outcome_line(run_label(i, len(configs), cfg), outcome))
-        outcomes.append(outcome)
+    with reuse_loaded():  # the runs of one dataset load it once
+        for i, cfg in enumerate(configs, 1):
+            outcome = guarded_run(cfg, out, progress=progress, echo=echo, **common)
+            echo(outcome_line(run_label(i, len(configs), cfg), outcome))
+            outcomes.append(outcome)
     return outcomes

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from support import requires_mnist
 
-from ganbench.data import DATASETS, get_dataset_spec, load_dataset
+from ganbench.data import DATASETS, REUSE_KEEP, get_dataset_spec, load_dataset, reuse_loaded
 from ganbench.data.images import split_reference
 from ganbench.errors import DataUnavailable, RunError, UsageError
 
@@ -124,6 +124,58 @@ def test_folder_dataset_decodes_once_to_64x64_rgb_and_holds_out_a_fixed_split(tm
     make_images(folder / "c", 10)
     bigger = load_dataset(f"folder:{folder}", None, "cpu")
     assert len(bigger) + len(bigger.reference) == 30
+
+
+def test_inside_reuse_loaded_an_image_dataset_is_loaded_once_per_name_root_device_and_limit(tmp_path):
+    folder = tmp_path / "imgs"
+    make_images(folder, 12)
+    name = f"folder:{folder}"
+    assert load_dataset(name, None, "cpu") is not load_dataset(name, None, "cpu")  # outside: a load each time
+    with reuse_loaded():
+        first = load_dataset(name, None, "cpu")
+        assert load_dataset(name, None, torch.device("cpu")) is first
+        limited = load_dataset(name, None, "cpu", limit=4)
+        assert limited is not first and len(limited) == 4
+        with reuse_loaded():  # nested: the same datasets
+            assert load_dataset(name, None, "cpu", limit=4) is limited
+        # 2-D mixtures are drawn on the fly: nothing to share
+        assert load_dataset("ring8", None, "cpu") is not load_dataset("ring8", None, "cpu")
+        # It keeps the REUSE_KEEP most recently used: a third key pushes out the oldest.
+        assert REUSE_KEEP == 2
+        third = load_dataset(name, None, "cpu", limit=8)
+        assert load_dataset(name, None, "cpu", limit=8) is third
+        assert load_dataset(name, None, "cpu", limit=4) is limited
+        assert load_dataset(name, None, "cpu") is not first  # pushed out, loaded again
+    assert load_dataset(name, None, "cpu") is not first
+
+
+@requires_mnist
+def test_a_suite_loads_each_dataset_once_and_its_runs_match_the_runs_alone(tmp_path, monkeypatch):
+    import dataclasses
+
+    from support import assert_same_run, tiny_config
+
+    from ganbench.rundir import RunDir
+    from ganbench.suite import guarded_run, run_suite
+
+    loads = []
+    spec = DATASETS["mnist"]
+
+    def counting(root, device, limit):
+        loads.append(limit)
+        return spec.load(root, device, limit)
+
+    monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(spec, load=counting))
+    runs = (("dcgan", 0), ("dcgan", 1), ("lsgan", 0))
+    cfgs = [tiny_config(v, "mnist", steps=4, log_every=2, seed=s) for v, s in runs]
+    outcomes = run_suite(cfgs, tmp_path / "suite", echo=lambda m: None)
+    assert [o.status for o in outcomes] == ["done"] * 3
+    assert loads == [256]  # one load for the three runs
+    for cfg in cfgs:
+        assert guarded_run(cfg, tmp_path / "alone", progress=False, echo=lambda m: None).status == "done"
+        dirs = [RunDir(out, cfg.dataset, cfg.variant, cfg.seed) for out in (tmp_path / "suite", tmp_path / "alone")]
+        assert_same_run(*dirs)
+    assert loads == [256] * 4  # each run alone loads its own
 
 
 def test_reference_split_does_not_depend_on_anything_but_the_images():
