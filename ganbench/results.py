@@ -82,8 +82,21 @@ def protocol_fields(protocol: dict, cfg: dict, dataset: dict) -> dict:
         references.append((classifier.get("reference") or {}).get("split"))
     if protocol.get("coverage"):
         extractors.append("nearest mode within 3 sigma")
+    # Stacked MNIST scores its modes on 26,000 samples and the Inception metrics on
+    # --eval-samples: state each count when they differ.
+    counts = {}
+    if inception.get("enabled") and inception.get("samples") is not None:
+        counts["Inception"] = inception["samples"]
+    if classifier.get("samples") is not None:
+        counts["classifier"] = classifier["samples"]
+    if len(set(counts.values())) > 1:
+        eval_samples = ", ".join(f"{n} ({who})" for who, n in counts.items())
+    elif counts:
+        eval_samples = next(iter(counts.values()))
+    else:
+        eval_samples = sampling.get("samples", cfg.get("eval_samples"))
     return {
-        "eval_samples": sampling.get("samples", cfg.get("eval_samples")),
+        "eval_samples": eval_samples,
         "extractor": "; ".join(e for e in extractors if e) or None,
         "reference": "; ".join(dict.fromkeys(r for r in references if r)) or dataset.get("reference_split") or None,
     }

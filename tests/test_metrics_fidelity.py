@@ -62,8 +62,17 @@ def test_kid_subset_size_shrinks_to_the_smaller_side():
     assert kid_subset_size(500, 10_000) == 500
 
 
-def test_reference_cache_name_carries_split_count_and_weights():
+def test_reference_cache_name_carries_split_count_images_and_weights():
     w = InceptionWeights(path=None, md5="0123456789abcdef" * 2, source="explicit", has_classifier=False)
-    name = reference_cache_name("stacked-mnist", "Stacked MNIST from the test split (10,000 images)", 10_000, w)
-    assert "/" not in name and name.endswith("-n10000-w0123456789ab")
-    assert name != reference_cache_name("mnist", "MNIST test split (10,000 images)", 10_000, w)
+    ref = torch.zeros(10, 3, 8, 8, dtype=torch.uint8)
+    name = reference_cache_name("stacked-mnist", "Stacked MNIST from the test split (10 images)", ref, w)
+    assert "/" not in name and "-n10-d" in name and name.endswith("-w0123456789ab")
+    assert name != reference_cache_name("mnist", "MNIST test split (10 images)", ref, w)
+    # Two folders whose paths slug alike, or one folder whose images changed, must not share
+    # cached features: the images' digest is part of the name.
+    other = ref.clone()
+    other[0, 0, 0, 0] = 1
+    name_ab = reference_cache_name("folder:a/b", "split", ref, w)
+    assert name_ab != reference_cache_name("folder:a-b", "split", other, w)
+    assert name_ab == reference_cache_name("folder:a/b", "split", ref.clone(), w)
+    assert len(reference_cache_name("folder:" + "x/" * 200, "split", ref, w)) < 150  # a long path: still a file name

@@ -130,3 +130,12 @@ def test_evaluator_pipeline_matches_features_at_any_batch_size_and_caches_the_re
     assert same["fid"] == pytest.approx(0.0, abs=1e-2)
     assert same["precision"] == 1.0 and same["recall"] == 1.0
     assert same["mnist_fid"] == pytest.approx(0.0, abs=1e-3)  # 10 images: a rank-deficient covariance
+
+    # Too few samples for precision/recall (k = 3 needs 4 a side): unavailable with the
+    # reason, while FID and KID are still scored. (torch-fidelity itself raises.)
+    seen.clear()
+    few = evaluator(StubTrainer(images[:3]), data, SimpleNamespace(**{**vars(cfg), "eval_samples": 3}))
+    assert sum(seen) == 3
+    assert few["precision"] is None and few["recall"] is None
+    assert "more than 3 images on each side" in few["unavailable"]["precision"]
+    assert few["fid"] is not None and few["kid_mean"] is not None

@@ -40,3 +40,50 @@ def test_load_is_deterministic_and_a_limit_keeps_a_prefix():
     assert torch.equal(small.reference, larger.reference)
     assert small.extras["mode_samples"] == MODE_SAMPLES == 26_000
     assert len(torch.unique(small.extras["reference_modes"])) > 990
+
+
+class CountingTrainer:
+    """Samples blank images and records how many were asked for."""
+
+    def __init__(self):
+        from ganbench.seeding import Generators
+
+        self.asked = []
+        self.gens = Generators.create(0, 0, torch.device("cpu"))
+
+    def sample(self, n, generator):
+        self.asked.append(n)
+        return torch.zeros(n, 3, 28, 28)
+
+
+def test_modes_are_counted_on_26000_samples_and_the_table_states_both_counts(monkeypatch):
+    from types import SimpleNamespace
+
+    from ganbench.data import Dataset
+    from ganbench.metrics import classes, reference_cache
+    from ganbench.metrics.evaluate import EvalSettings, evaluate
+    from ganbench.results import protocol_fields
+
+    scored = []
+    monkeypatch.setattr(classes, "class_metrics", lambda images, stats, device: scored.append(len(images)) or ({}, {}))
+    monkeypatch.setattr(reference_cache, "classifier_reference_stats", lambda data, cache, device: None)
+    data = Dataset(
+        name="stacked-mnist",
+        kind="images",
+        shape=(3, 28, 28),
+        device=torch.device("cpu"),
+        reference=torch.zeros(4, 3, 28, 28, dtype=torch.uint8),
+        reference_split="stub",
+        extras={"mode_samples": MODE_SAMPLES},
+    )
+    cfg = SimpleNamespace(eval_samples=500, eval_seed=0, device="cpu")
+    trainer = CountingTrainer()
+    record = evaluate(trainer, data, cfg, EvalSettings(inception=False))
+    assert trainer.asked == [26_000] and scored == [26_000] == [MODE_SAMPLES]
+    assert record["protocol"]["classifier"]["samples"] == 26_000
+    assert protocol_fields(record["protocol"], {}, {})["eval_samples"] == 26_000
+    # With Inception on, FID & co. score --eval-samples of them: the table says both.
+    protocol = dict(record["protocol"], inception={"enabled": True, "samples": 500})
+    assert protocol_fields(protocol, {}, {})["eval_samples"] == "500 (Inception), 26000 (classifier)"
+    protocol["classifier"] = dict(protocol["classifier"], samples=500)  # MNIST: one count
+    assert protocol_fields(protocol, {}, {})["eval_samples"] == 500

@@ -156,7 +156,7 @@ def _inception_part(images_u8, data: Dataset, cfg, settings: EvalSettings):
         return dict.fromkeys(INCEPTION_KEYS), dict.fromkeys(INCEPTION_KEYS, reason), {"enabled": True}
     weights = settings.weights()
     reference = data.reference if settings.reference_samples is None else data.reference[: settings.reference_samples]
-    name = fidelity.reference_cache_name(data.name, data.reference_split, len(reference), weights)
+    name = fidelity.reference_cache_name(data.name, data.reference_split, reference, weights)
     metrics, unavailable = fidelity.inception_metrics(
         images_u8,
         reference,

@@ -9,13 +9,15 @@ module only prepares inputs and names the outputs:
   on its 2048-d pool features; precision/recall too (torch-fidelity's default for it is
   VGG16, which needs another download; Kynkaenniemi et al. 2019's k = 3 is kept);
 - the reference split's features are cached by torch-fidelity under a name that carries
-  the dataset, split, count and the weights' md5, so they are computed once.
+  the dataset, split, count, a digest of the images and the weights' md5, so they are
+  computed once;
+- precision/recall need more than k = 3 images on each side and IS at least one image per
+  split: with fewer, those metrics are unavailable, with the reason, not an error.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import torch
@@ -76,10 +78,13 @@ class ImageTensorDataset(torch.utils.data.Dataset):
         return self.images[i]
 
 
-def reference_cache_name(dataset: str, split: str, count: int, weights: InceptionWeights) -> str:
-    """torch-fidelity's cache name for a reference split (no path separators allowed)."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{dataset}-{split}").strip("-").lower()
-    return f"ganbench-{slug}-n{count}-w{weights.md5[:12]}"
+def reference_cache_name(dataset: str, split: str, reference_u8: Tensor, weights: InceptionWeights) -> str:
+    """torch-fidelity's cache name for a reference split (no path separators allowed): the
+    dataset, split, image count and a digest of the images (reference_cache.reference_key),
+    and the weights' md5."""
+    from .reference_cache import reference_key
+
+    return f"ganbench-{reference_key(dataset, split, reference_u8)}-w{weights.md5[:12]}"
 
 
 def inception_metrics(
@@ -101,6 +106,16 @@ def inception_metrics(
     n_gen, n_ref = len(generated_u8), len(reference_u8)
     if n_gen < 2 or n_ref < 2:
         raise ValueError(f"FID needs at least 2 images on each side, got {n_gen} generated and {n_ref} reference")
+    skipped = {}
+    # Each image's k-th nearest neighbour among the others: k + 1 images per side at least.
+    prc = min(n_gen, n_ref) > PRC_NEIGHBORHOOD
+    if not prc:
+        reason = f"precision/recall need more than {PRC_NEIGHBORHOOD} images on each side (k = {PRC_NEIGHBORHOOD})"
+        skipped.update(dict.fromkeys(("precision", "recall"), f"{reason}; got {n_gen} generated, {n_ref} reference"))
+    isc = weights.has_classifier and n_gen >= IS_SPLITS
+    if weights.has_classifier and not isc:
+        reason = f"the Inception Score needs at least {IS_SPLITS} generated images ({IS_SPLITS} splits); got {n_gen}"
+        skipped.update(dict.fromkeys(("is_mean", "is_std"), reason))
     out = torch_fidelity.calculate_metrics(
         input1=ImageTensorDataset(generated_u8),
         input2=ImageTensorDataset(reference_u8),
@@ -109,8 +124,8 @@ def inception_metrics(
         cache_root=str(cache_dir),
         fid=True,
         kid=True,
-        prc=True,
-        isc=weights.has_classifier,
+        prc=prc,
+        isc=isc,
         feature_extractor=FEATURE_EXTRACTOR,
         feature_extractor_weights_path=str(weights.path),
         kid_subsets=KID_SUBSETS,
@@ -125,6 +140,8 @@ def inception_metrics(
     )
     metrics = {ours: _finite_or_none(out[theirs]) for theirs, ours in KEYS.items() if theirs in out}
     unavailable = {k: "torch-fidelity returned a non-finite value" for k, v in metrics.items() if v is None}
+    for key, reason in skipped.items():
+        metrics[key], unavailable[key] = None, reason
     if not weights.has_classifier:
         reason = f"no classifier layer in the Inception weights ({weights.source}: {weights.path.name})"
         for key in ("is_mean", "is_std"):

@@ -1,18 +1,22 @@
-"""Reference statistics for mnist_fid, computed once per (dataset, split, count, classifier).
+"""Reference statistics for mnist_fid, computed once per (dataset, split, images, classifier).
 
 Kept in memory for the process and on disk under <cache>/classifier/, keyed by the
-dataset, its reference split, the image count and the classifier's sha256, so a suite of
-runs classifies the 10,000 reference images once. (The Inception reference features are
-cached by torch-fidelity itself; see fidelity.reference_cache_name.)
+dataset, its reference split, the image count, a digest of the images themselves and the
+classifier's sha256, so a suite of runs classifies the 10,000 reference images once. (The
+Inception reference features are cached by torch-fidelity itself under a key made the same
+way; see fidelity.reference_cache_name.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..data import Dataset
 from ..rundir import atomic_write_bytes
@@ -21,9 +25,17 @@ from .classifier import expected_sha256
 _MEMORY: dict[str, dict] = {}
 
 
+def reference_key(dataset: str, split: str, reference: torch.Tensor) -> str:
+    """A file-name-safe key for a reference split: a readable slug of the dataset and split,
+    the image count, and a digest of the images, so that two folders whose names slug alike,
+    or a folder whose files changed, never share cached statistics."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{dataset}-{split}").strip("-").lower()[:80]
+    digest = hashlib.sha256(reference.contiguous().cpu().numpy().tobytes()).hexdigest()[:12]
+    return f"{slug}-n{len(reference)}-d{digest}"
+
+
 def cache_key(data: Dataset) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{data.name}-{data.reference_split}").strip("-").lower()
-    return f"{slug}-n{len(data.reference)}-c{expected_sha256()[:12]}"
+    return f"{reference_key(data.name, data.reference_split, data.reference)}-c{expected_sha256()[:12]}"
 
 
 def classifier_reference_stats(data: Dataset, cache_dir: Path, device: str = "cpu") -> dict:
@@ -37,7 +49,7 @@ def classifier_reference_stats(data: Dataset, cache_dir: Path, device: str = "cp
     try:
         with np.load(path) as f:
             stats = {"mu": f["mu"], "sigma": f["sigma"]}
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # missing or damaged: recompute
         stats = reference_statistics(data.reference, device)
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
