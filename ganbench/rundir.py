@@ -49,11 +49,15 @@ def private_tmp(path: Path, suffix: str = "") -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = private_tmp(path)
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, say: leave no temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_json(path: Path, obj) -> None:
@@ -120,16 +124,26 @@ class RunDir:
             raise RunError(f"cannot write to {self.path} ({exc.strerror}); choose another --out") from exc
 
     # --- lock: one process trains a run directory at a time -------------------------
+    # A process that only checks (is_locked: a table drawn while a suite trains) holds the
+    # lock for microseconds; lock() waits this long for such a check before refusing.
+    LOCK_WAIT_S = 1.0
+
     def lock(self) -> None:
         self.create()
         f = open(self.path / ".lock", "a+")
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
-            raise RunLocked(
-                f"{self.path} is being trained by another process; wait for it or use another --out"
-            ) from None
+        deadline = time.monotonic() + self.LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                f.close()
+                raise RunLocked(
+                    f"{self.path} is being trained by another process; wait for it or use another --out"
+                ) from None
         f.seek(0)
         f.truncate()
         f.write(f"{os.getpid()}\n")
@@ -148,9 +162,13 @@ class RunDir:
         lock_path = self.path / ".lock"
         if not lock_path.exists():
             return False
-        with open(lock_path, "a+") as f:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            f = open(lock_path)  # read-only: checking works on a results folder we cannot write
+        except OSError:
+            return False
+        with f:
+            try:  # shared: checkers never block each other, only a trainer's exclusive lock
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 return True
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -223,6 +223,34 @@ def test_a_second_process_on_the_same_run_refuses(tmp_path):
     assert len(lines) == 1 and "another process" in lines[0], result.stderr
 
 
+def test_a_process_that_only_checks_the_lock_never_makes_a_trainer_fail(tmp_path):
+    # `ganbench table` checks every run's lock while a suite trains: such a check must not
+    # make a trainer's lock() refuse, as it did when the check took the lock itself.
+    import threading
+
+    run = RunDir(tmp_path, "ring8", "dcgan", 0)
+    run.lock()
+    run.unlock()
+    stop = threading.Event()
+    checks = []
+
+    def check():
+        reader = RunDir(tmp_path, "ring8", "dcgan", 0)
+        while not stop.is_set():
+            checks.append(reader.is_locked())
+
+    thread = threading.Thread(target=check)
+    thread.start()
+    try:
+        for _ in range(300):
+            run.lock()
+            run.unlock()
+    finally:
+        stop.set()
+        thread.join()
+    assert len(checks) > 300  # the checker really ran alongside
+
+
 def test_two_processes_on_different_runs_in_one_folder_both_finish(tmp_path):
     procs = [
         subprocess.Popen(
