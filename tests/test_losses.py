@@ -86,6 +86,29 @@ def test_gradient_penalty_matches_analytic_value_for_linear_critic(shape):
     assert pen.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+class HalfSquaredNorm(nn.Module):
+    """D(x) = ||x||^2 / 2 per sample: grad_x D = x, a different norm for every sample."""
+
+    def forward(self, x):
+        return 0.5 * x.flatten(1).pow(2).sum(1)
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 8, 8), (3, 8, 8)], ids=["points", "gray", "rgb"])
+def test_gradient_penalty_is_the_mean_of_per_sample_squares_at_per_sample_interpolates(shape):
+    torch.manual_seed(0)
+    real, fake = torch.randn(16, *shape), 3 * torch.randn(16, *shape)
+    pen = losses.gradient_penalty(HalfSquaredNorm(), real, fake, generator=torch.Generator().manual_seed(1))
+    # The same draws: one eps per sample, broadcast over the rest.
+    eps = torch.rand((16,) + (1,) * len(shape), generator=torch.Generator().manual_seed(1))
+    norms = (eps * real + (1 - eps) * fake).flatten(1).norm(dim=1)
+    expected = 10.0 * ((norms - 1) ** 2).mean()
+    assert pen.item() == pytest.approx(expected.item(), rel=1e-5)
+    # Not vacuous: the square of the mean norm, or one eps for the whole batch, differ.
+    assert abs(pen.item() - 10.0 * ((norms.mean() - 1) ** 2).item()) > 1e-3 * pen.item()
+    shared = (eps[0] * real + (1 - eps[0]) * fake).flatten(1).norm(dim=1)
+    assert abs(pen.item() - 10.0 * ((shared - 1) ** 2).mean().item()) > 1e-3 * pen.item()
+
+
 def test_gradient_penalty_is_zero_for_unit_norm_critic_and_differentiable():
     critic = Linear((3, 4, 4))
     with torch.no_grad():

@@ -19,7 +19,7 @@ HINGE = register_variant(
         g_loss=g_hinge,
         n_critic=1,  # Table 1, setting C: n_dis = 1
         g_norm="batch",  # SN is applied to D only; G keeps BatchNorm
-        d_norm="spectral",  # every D layer spectrally normalised, one power iteration per step
+        d_norm="spectral",  # every D layer spectrally normalised; one power iteration per training-mode forward
         optimizer="adam",
         lr_d=2e-4,  # Table 1, setting C: alpha = 0.0002
         lr_g=2e-4,
