@@ -69,6 +69,16 @@ def config_record(cfg: RunConfig, variant: Variant, data: Dataset) -> dict:
     }
 
 
+def _resumed_record(stored: dict | None, fresh: dict, step: int) -> dict:
+    """A resumed run's config.json: it keeps the environment the run started in (library
+    versions, git commit, device) and lists under "resumes" each step it went on from and
+    the environment it went on in."""
+    if not stored or "environment" not in stored:
+        return fresh
+    resumes = [*stored.get("resumes", []), {"step": step, "environment": fresh["environment"]}]
+    return {**fresh, "environment": stored["environment"], "resumes": resumes}
+
+
 def _check_same_config(run_dir: RunDir, cfg: RunConfig) -> None:
     stored = run_dir.read_config()
     if stored is None:
@@ -146,14 +156,16 @@ def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, pro
 
     timing = {"train_s": 0.0, "eval_s": 0.0}
     state = ckpt.load_latest(run_dir.checkpoint_dir, map_location=cfg.device, warn=warn) if resume else None
+    record = config_record(cfg, variant, data)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
         ckpt.set_rng_state(state["rng"], trainer.gens.train)
         timing = dict(state.get("timing", timing))
         run_dir.truncate_metrics(trainer.step)
+        record = _resumed_record(run_dir.read_config(), record, trainer.step)
     else:
         run_dir.clear()  # a fresh start leaves nothing of an earlier run behind
-    run_dir.write_config(config_record(cfg, variant, data))
+    run_dir.write_config(record)
     if trainer.step >= cfg.steps:  # finished before; only the final bookkeeping was lost
         return _finish(cfg, trainer, data, run_dir, evaluator, timing, final_eval_done=True)
 

@@ -73,6 +73,7 @@ def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, 
     run = out / "ring8" / "dcgan" / "seed0"
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "running" and status["step"] < 300  # it really was cut short
+    started = json.loads((run / "config.json").read_text())
 
     resumed = ganbench(*RUN, *KILL_ARGS, "--out", out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
@@ -81,6 +82,11 @@ def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, 
     ref_lines = (tmp_path / "ref" / "ring8" / "dcgan" / "seed0" / "metrics.jsonl").read_text()
     assert (run / "metrics.jsonl").read_text() == ref_lines  # the same records, once each
     assert json.loads((run / "status.json").read_text())["status"] == "done"
+    # config.json keeps where the run started and records where it went on.
+    record = json.loads((run / "config.json").read_text())
+    assert record["environment"] == started["environment"] and record["config"] == started["config"]
+    [resume] = record["resumes"]
+    assert 0 <= resume["step"] <= status["step"] and resume["environment"]["versions"]["torch"]
 
 
 def test_resume_with_a_different_config_is_refused_naming_the_fields(tmp_path):
