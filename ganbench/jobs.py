@@ -193,7 +193,13 @@ def run_parallel(
                     w.stop()
                     workers[w.slot] = None
     except BaseException:
-        # Ctrl-C reached the jobs too: give them a moment to mark their runs, then stop.
+        # Ctrl-C reached the jobs too; after any other error here they are told by their
+        # pipe closing. Either way each marks its runs interrupted (resumable) and exits:
+        # give them a moment, then stop them.
+        for w in workers:
+            if w is not None:
+                with contextlib.suppress(OSError):
+                    w.conn.close()
         for w in workers:
             if w is not None:
                 w.proc.join(timeout=10)

@@ -115,6 +115,30 @@ def test_a_failing_diverging_or_killed_run_does_not_stop_the_other_jobs(tmp_path
     assert sum(line.endswith(": started (job 1)") or line.endswith(": started (job 2)") for line in lines) == 5
 
 
+def test_an_error_in_the_parent_stops_the_jobs_and_leaves_their_runs_resumable(tmp_path, monkeypatch):
+    from ganbench import jobs
+
+    cfg = tiny_config("lsgan", "ring8", steps=20000, log_every=10, checkpoint_every=50)
+    run = RunDir(tmp_path, "ring8", "lsgan", 0)
+    real_wait = jobs.wait
+
+    def wait_then_fail(conns, timeout=None):
+        # Once the job is training, the parent itself fails (a bug, a full disk...).
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (run.read_status() or {}).get("step", 0) < 50:
+            time.sleep(0.05)
+        raise RuntimeError("the parent failed")
+
+    monkeypatch.setattr(jobs, "wait", wait_then_fail)
+    with pytest.raises(RuntimeError, match="the parent failed"):
+        run_suite([cfg, tiny_config("dcgan", "ring8", steps=30)], tmp_path, jobs=2, echo=lambda m: None)
+    monkeypatch.setattr(jobs, "wait", real_wait)
+    status = run.read_status()
+    # The job was told to stop: it marked its run interrupted, not left "running" to be killed.
+    assert status["status"] == "failed" and status["reason"] == "interrupted", status
+    assert 50 <= status["step"] < 20000 and not run.is_locked()
+
+
 def test_jobs_must_be_at_least_one(tmp_path):
     result = invoke("run", "--all", *TINY, "--jobs", 0, "--out", tmp_path)
     assert result.exit_code == 2
