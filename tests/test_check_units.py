@@ -64,6 +64,14 @@ def test_verdicts_follow_each_metrics_direction(tol, metric, baseline, value, ve
         assert v.message.startswith(f"mnist/dcgan: {metric} ") and ("rose" in v.message or "fell" in v.message)
 
 
+def test_the_direction_is_the_harnesss_not_the_baseline_files(tol):
+    # A baseline without its "direction" field (edited by hand) must not turn a lost mode
+    # into "better".
+    undirected = {k: v for k, v in base("modes", 8.0, 0.0).items() if k != "direction"}
+    assert metric_verdict(WHERE, "modes", undirected, now("modes", 5.0), tol).verdict == FAIL
+    assert metric_verdict(WHERE, "modes", undirected, now("modes", 9.5), tol).verdict == BETTER
+
+
 def test_identical_numbers_pass_even_with_no_slack():
     tight = resolve_tolerance({"fid": "0", "modes": "0"}, std_multiplier=0, pyproject=False)
     third = 1 / 3  # a mean that does not round-trip through the bound's arithmetic exactly
@@ -145,6 +153,12 @@ def good_doc() -> dict:
     return {"schema": 1, "kind": "ganbench-baseline", "environment": {}, "entries": [entry]}
 
 
+def _metric(doc: dict, **fields) -> dict:
+    entry = doc["entries"][0]
+    modes = {**entry["metrics"]["modes"], **fields}
+    return {**doc, "entries": [{**entry, "metrics": {"modes": modes}}]}
+
+
 def test_a_valid_document_loads(tmp_path):
     path = tmp_path / "b.json"
     path.write_text(json.dumps(good_doc()))
@@ -166,8 +180,13 @@ def test_a_valid_document_loads(tmp_path):
         (lambda d: {**d, "entries": [{**d["entries"][0], "metrics": {"speed": {}}}]}, "unknown metric 'speed'"),
         (
             lambda d: {**d, "entries": [{**d["entries"][0], "metrics": {"modes": {"mean": "7", "std": 0, "n": 3}}}]},
-            "modes mean of ring8/dcgan is not a number",
+            "modes mean of ring8/dcgan is not a finite number",
         ),
+        (lambda d: _metric(d, mean=math.nan), "modes mean of ring8/dcgan is not a finite number"),
+        (lambda d: _metric(d, n="3"), "modes n of ring8/dcgan is not a count of seeds (0 to 3)"),
+        (lambda d: _metric(d, n=4), "modes n of ring8/dcgan is not a count of seeds (0 to 3)"),
+        (lambda d: _metric(d, direction="lower"), "modes of ring8/dcgan says direction 'lower'; it is 'higher'"),
+        (lambda d: {**d, "entries": [{**d["entries"][0], "n_seeds": 0}]}, "ring8/dcgan has n_seeds 0"),
     ],
 )
 def test_a_malformed_baseline_is_a_one_line_usage_error(tmp_path, corrupt, fragment):

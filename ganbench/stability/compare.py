@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..tables import HIGHER
+from ..tables import DIRECTIONS, HIGHER
 from .baseline import plain
 from .tolerance import DIVERGED, Tolerance
 
@@ -55,7 +55,7 @@ def _spread(mean, std, n) -> str:
 
 def metric_verdict(where: tuple[str, str], metric: str, base: dict, now: pd.Series, tol: Tolerance) -> Verdict:
     b_mean, b_std, b_n = base.get("mean"), base.get("std"), base.get("n", 0)
-    higher = base.get("direction") == HIGHER
+    higher = DIRECTIONS[metric] == HIGHER  # the harness's, not the file's (validated to agree)
     n_now = int(now.get(f"{metric}_n", 0) or 0)
     m_now = plain(now.get(f"{metric}_mean")) if n_now else None
     s_now = plain(now.get(f"{metric}_std")) if n_now else None

@@ -7,6 +7,7 @@ exit 1 from `ganbench check` must mean the code got worse, so CI can tell the tw
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from ..errors import UsageError
@@ -88,11 +89,19 @@ def validate(doc, path="<baseline>") -> None:
             _fail(path, f"the protocol of {where} lacks {', '.join(missing)}")
         if not e["seeds"] or not all(isinstance(s, int) and s >= 0 for s in e["seeds"]):
             _fail(path, f"the seeds of {where} are not a list of integers >= 0")
+        if not 1 <= e["n_seeds"] or not 0 <= e["n_diverged"] <= e["n_seeds"]:
+            _fail(path, f"{where} has n_seeds {e['n_seeds']} and n_diverged {e['n_diverged']}")
         for metric, m in e["metrics"].items():
             if metric not in DIRECTIONS:
                 _fail(path, f"{where} has unknown metric {metric!r}")
             if not isinstance(m, dict) or any(k not in m for k in METRIC_FIELDS):
                 _fail(path, f"metric {metric} of {where} lacks one of {', '.join(METRIC_FIELDS)}")
             for k in ("mean", "std"):
-                if m[k] is not None and (not isinstance(m[k], (int, float)) or isinstance(m[k], bool)):
-                    _fail(path, f"{metric} {k} of {where} is not a number")
+                v = m[k]
+                if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)):
+                    _fail(path, f"{metric} {k} of {where} is not a finite number")
+            if not isinstance(m["n"], int) or isinstance(m["n"], bool) or not 0 <= m["n"] <= e["n_seeds"]:
+                _fail(path, f"{metric} n of {where} is not a count of seeds (0 to {e['n_seeds']})")
+            # The harness decides which way is better; a baseline that says otherwise was edited.
+            if "direction" in m and m["direction"] != DIRECTIONS[metric]:
+                _fail(path, f"{metric} of {where} says direction {m['direction']!r}; it is {DIRECTIONS[metric]!r}")
