@@ -9,6 +9,7 @@ The resolved config is what a run directory stores and what a resume must match.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import torch
@@ -150,6 +151,13 @@ def resolve(cfg: RunConfig) -> RunConfig:
     return out
 
 
+# Generated samples per evaluation: they are drawn and held at once, and 100,000 is twice
+# the usual 50,000 for FID; more would exhaust memory before it said anything new.
+MAX_EVAL_SAMPLES = 100_000
+# Seeds (and evaluation seeds) seed numpy too, which takes 32 bits.
+MAX_SEED = 2**32 - 1
+
+
 def validate(cfg: RunConfig) -> None:
     positive = [
         "steps",
@@ -167,12 +175,16 @@ def validate(cfg: RunConfig) -> None:
             raise UsageError(f"{key.replace('_', '-')} must be a positive number, got {value}")
     for key in ("lr_d", "lr_g"):
         value = getattr(cfg, key)
-        if value is not None and not value > 0:
-            raise UsageError(f"{key.replace('_', '-')} must be positive, got {value}")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise UsageError(f"{key.replace('_', '-')} must be a positive finite number, got {value}")
+    if cfg.eval_samples is not None and cfg.eval_samples > MAX_EVAL_SAMPLES:
+        raise UsageError(f"eval-samples must be at most {MAX_EVAL_SAMPLES:,}, got {cfg.eval_samples:,}")
+    for key in ("seed", "eval_seed"):
+        value = getattr(cfg, key)
+        if not 0 <= value <= MAX_SEED:
+            raise UsageError(f"{key.replace('_', '-')} must be from 0 to {MAX_SEED}, got {value}")
     if cfg.eval_every is not None and cfg.eval_every < 0:
         raise UsageError(f"eval-every must be 0 (only at the end) or positive, got {cfg.eval_every}")
-    if cfg.seed < 0:
-        raise UsageError(f"seed must be >= 0, got {cfg.seed}")
     if cfg.data_limit is not None and cfg.data_limit <= 0:
         raise UsageError(f"data-limit must be a positive number, got {cfg.data_limit}")
     if cfg.penalty_weight is not None and cfg.penalty_weight < 0:

@@ -91,6 +91,10 @@ def test_run_all_then_table(tmp_path):
         (["run", "dcgan", "--resume", "--overwrite"], ["contradict"]),
         (["run", "dcgan", "--device", "tpu"], ["device"]),
         (["run", "dcgan", "--penalty-weight", "1"], []),
+        (["run", "dcgan", "--seeds", ""], ["--seeds", "names no int values"]),
+        (["run", "dcgan", "--seed", "99999999999999999999"], ["seed must be from 0 to 4294967295"]),
+        (["run", "dcgan", "--lr-d", "inf"], ["lr-d", "finite"]),
+        (["run", "dcgan", "--eval-samples", "100000000000"], ["--eval-samples", "100000"]),
         (["frobnicate"], ["frobnicate"]),
     ],
 )
@@ -112,6 +116,26 @@ def test_missing_mnist_says_both_ways_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
     result = invoke("run", "dcgan", "--dataset", "mnist", "--data-root", empty, "--out", tmp_path / "o", *SMOKE)
     assert_one_line_error(result, 1, "MNIST", "--data-root", "GANBENCH_DATA", "internet")
+
+
+def test_a_seed_or_dataset_named_twice_is_one_run(tmp_path):
+    result = invoke(
+        "run",
+        "dcgan",
+        "--dataset",
+        "ring8,ring8",
+        "--seeds",
+        "0,0",
+        "--seed",
+        "0",
+        "--steps",
+        "3",
+        "--out",
+        tmp_path,
+        *SMOKE,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [f"{tmp_path}/ring8/dcgan/seed0: done"]  # one run, alone
 
 
 def test_debug_shows_the_traceback(tmp_path, monkeypatch):

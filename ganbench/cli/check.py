@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..config import PROFILES
+from ..config import MAX_EVAL_SAMPLES, PROFILES
 from . import cli
 from .metric_options import INCEPTION_WEIGHTS_OPTION
 from .options import DATA_ROOT_OPTION, RUNS_OPTION, CommaList, flatten
@@ -58,7 +58,9 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
     help="Expected profile; refused if the baseline used another. [default: the baseline's]",
 )
 @click.option("--steps", type=click.IntRange(min=1), help="Expected steps; refused if the baseline used others.")
-@click.option("--eval-samples", type=click.IntRange(min=1), help="Expected evaluation samples; refused likewise.")
+@click.option(
+    "--eval-samples", type=click.IntRange(1, MAX_EVAL_SAMPLES), help="Expected evaluation samples; refused likewise."
+)
 @click.option("--datasets", type=CommaList(str), multiple=True, help="Check only these datasets of the baseline.")
 @click.option("--variants", type=CommaList(str), multiple=True, help="Check only these variants of the baseline.")
 @click.option("--seeds", type=CommaList(int), multiple=True, help="Seeds to run. [default: the baseline's]")

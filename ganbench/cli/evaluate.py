@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..config import MAX_EVAL_SAMPLES
 from ..errors import RunError
 from ..rundir import read_json
 from . import cli
@@ -32,7 +33,9 @@ def _check(path: Path) -> None:
 
 @cli.command("eval")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--eval-samples", type=click.IntRange(min=1), help="Generated samples (default: the run's own).")
+@click.option(
+    "--eval-samples", type=click.IntRange(1, MAX_EVAL_SAMPLES), help="Generated samples (default: the run's own)."
+)
 @DEVICE_OPTION
 @DATA_ROOT_OPTION
 @metric_options

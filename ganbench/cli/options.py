@@ -47,6 +47,8 @@ class CommaList(click.ParamType):
         if isinstance(value, list):
             return value
         items = [v.strip() for v in str(value).split(",") if v.strip()]
+        if not items:  # --seeds "" must not fall back to the defaults unnoticed
+            self.fail(f"{value!r} names no {self.item_type.__name__} values", param, ctx)
         try:
             return [self.item_type(v) for v in items]
         except ValueError:
@@ -54,7 +56,8 @@ class CommaList(click.ParamType):
 
 
 def flatten(values) -> list:
+    """The values of a repeatable CommaList option, in order, each once (--seeds 0,0 is one run)."""
     out: list = []
     for v in values or ():
         out.extend(v if isinstance(v, list) else [v])
-    return out
+    return list(dict.fromkeys(out))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import DEFAULT_PROFILE, PROFILES, resolve_device
+from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, resolve_device
 from ..errors import UsageError
 from . import cli
 from .metric_options import eval_settings, metric_options
@@ -50,7 +50,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @click.option("--eval-every", type=click.IntRange(min=0), help="Steps between evaluations (0: only at the end).")
 @click.option(
     "--eval-samples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_EVAL_SAMPLES),
     help="Generated samples per evaluation (mode counts on Stacked MNIST always use 26,000).",
 )
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
