@@ -89,6 +89,30 @@ def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, 
     assert 0 <= resume["step"] <= status["step"] and resume["environment"]["versions"]["torch"]
 
 
+def test_ctrl_c_says_how_to_continue_exits_130_and_the_resume_finishes(tmp_path):
+    out = tmp_path / "runs"
+    metrics = out / "ring8" / "dcgan" / "seed0" / "metrics.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganbench", *RUN, *KILL_ARGS, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not read_jsonl(metrics):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "Error: interrupted; rerun with --resume to continue"
+    ]
+    status = json.loads((out / "ring8" / "dcgan" / "seed0" / "status.json").read_text())
+    assert status["status"] == "failed" and status["reason"] == "interrupted"
+    resumed = ganbench(*RUN, *KILL_ARGS, "--out", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+
+
 def test_resume_with_a_different_config_is_refused_naming_the_fields(tmp_path):
     runner = CliRunner()
     first = runner.invoke(cli, [*RUN, "--steps", "40", "--log-every", "20", "--out", str(tmp_path)])

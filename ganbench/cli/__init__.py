@@ -28,7 +28,10 @@ class Group(click.Group):
         args = [a for a in args if a != "--debug"]
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:  # click's wrapping of Ctrl-C
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo("Error: interrupted; rerun with --resume to continue", err=True)
+                sys.exit(130)
             click.echo("Error: aborted", err=True)
             sys.exit(1)
         except click.ClickException as exc:  # UsageError, BadParameter, ...: exit 2
