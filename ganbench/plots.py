@@ -61,7 +61,9 @@ def _finish(fig, path, pdf: bool) -> list:
 
 
 def eval_history(runs: pd.DataFrame) -> pd.DataFrame:
-    """Every eval record of every run: columns dataset, variant, seed, step and the metrics."""
+    """The eval records of every run, one per (run, step): columns dataset, variant, seed,
+    step and the metrics. A step scored again (`ganbench eval` appends a record at the run's
+    final step) keeps its last record, the one the tables show."""
     from .rundir import read_jsonl
 
     rows = []
@@ -70,7 +72,10 @@ def eval_history(runs: pd.DataFrame) -> pd.DataFrame:
             if rec.get("type") == "eval":
                 flat = {k: v for k, v in rec.items() if not isinstance(v, (dict, list)) and k != "type"}
                 rows.append({"dataset": run["dataset"], "variant": run["variant"], "seed": run["seed"], **flat})
-    return pd.DataFrame(rows)
+    history = pd.DataFrame(rows)
+    if history.empty:
+        return history
+    return history.drop_duplicates(["dataset", "variant", "seed", "step"], keep="last").reset_index(drop=True)
 
 
 def metric_curves(history, dataset: str, metric: str, path, pdf: bool = False, direction: str = "") -> list:

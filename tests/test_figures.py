@@ -119,3 +119,27 @@ def test_plot_and_report_on_an_empty_folder_are_one_line_errors(tmp_path):
     for command in ("plot", "report"):
         result = CliRunner().invoke(cli, [command, "--out", str(tmp_path)])
         assert result.exit_code == 1 and result.output.startswith("Error: no run directories")
+
+
+def test_curves_take_one_record_per_seed_and_step_the_last(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from ganbench.plots import eval_history
+
+    runs = []
+    for seed, rescored in ((0, 0.9), (1, None)):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        records = [{"type": "train", "step": 30}, {"type": "eval", "step": 30, "modes": 2}]
+        records.append({"type": "eval", "step": 60, "modes": 4 + seed, "protocol": {"sampling": {}}})
+        if rescored is not None:  # `ganbench eval` appended a second record at the final step
+            records.append({"type": "eval", "step": 60, "modes": rescored})
+        (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        runs.append({"dataset": "ring8", "variant": "dcgan", "seed": seed, "run_dir": str(run)})
+    history = eval_history(pd.DataFrame(runs))
+    assert len(history) == 4  # 2 seeds x 2 steps
+    final = history[history.step == 60].set_index("seed")["modes"]
+    assert final.to_dict() == {0: 0.9, 1: 5}
+    assert eval_history(pd.DataFrame(runs[:0], columns=["dataset", "variant", "seed", "run_dir"])).empty
