@@ -180,10 +180,37 @@ def render(df: pd.DataFrame, fmt: str = "markdown") -> str:
             table = display_table(agg, ds).to_markdown(index=False)
             blocks.append(f"### {ds}\n\n{table}\n\n{protocol_line(df, ds)}\n")
         else:  # latex
-            table = display_table(agg, ds, bold=("\\textbf{", "}"))
-            table.columns = [c.replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$") for c in table.columns]
-            latex = table.to_latex(
-                index=False, escape=False, caption=f"{ds}. {protocol_line(df, ds)}".replace("_", "\\_")
+            table = display_table(agg, ds, bold=(_BOLD_ON, _BOLD_OFF))
+            table.columns = [latex_text(c) for c in table.columns]
+            table = table.map(lambda v: latex_text(v) if isinstance(v, str) else v)
+            blocks.append(
+                table.to_latex(index=False, escape=False, caption=latex_text(f"{ds}. {protocol_line(df, ds)}"))
             )
-            blocks.append(latex.replace("±", "$\\pm$").replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$"))
     return "\n".join(blocks)
+
+
+# Bold marks that survive escaping, turned into \textbf{...} after it.
+_BOLD_ON, _BOLD_OFF = "\x00", "\x01"
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    _BOLD_ON: r"\textbf{",
+    _BOLD_OFF: "}",
+}
+
+
+def latex_text(text: str) -> str:
+    """`text` as LaTeX source: special characters escaped (metric names like kid_mean, paths in
+    folder: datasets), the table's symbols as math, bold marks as \\textbf."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))

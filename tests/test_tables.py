@@ -86,6 +86,19 @@ def test_every_format_carries_the_numbers_and_the_protocol(fmt):
         assert ("**" in text) if fmt == "markdown" else ("\\textbf{" in text)
 
 
+def test_latex_escapes_what_latex_would_choke_on():
+    df = runs_frame()
+    df["kid_mean"] = 0.004
+    df["dataset"] = "folder:my_faces#1"
+    text = render(df, "latex")
+    # Every _, # and & is escaped; the table's own markup is left whole.
+    for special in ("_", "#"):
+        assert text.count(special) == text.count("\\" + special), special
+    assert "kid\\_mean $\\downarrow$" in text and "folder:my\\_faces\\#1" in text
+    assert "\\textbf{9.00 $\\pm$ 1.00}" in text and "\x00" not in text and "\x01" not in text
+    assert text.count("\\begin{tabular}") == 1 and text.count("{") == text.count("}")
+
+
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="unknown format"):
         render(runs_frame(), "xml")
