@@ -65,10 +65,12 @@ def atomic_write_json(path: Path, obj) -> None:
 
 
 def read_json(path: Path) -> dict | None:
+    """The JSON object in `path`; None when it is missing, unreadable, or not an object."""
     try:
-        return json.loads(path.read_text())
+        doc = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return doc if isinstance(doc, dict) else None
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -229,6 +229,15 @@ def test_a_loss_beyond_the_bound_is_a_divergence(tmp_path):
     assert result.status == "diverged" and "bound" in result.reason and result.step == 10
 
 
+def test_a_status_or_config_that_is_not_a_json_object_is_read_as_missing(tmp_path):
+    cfg, run = trained_run(tmp_path)
+    (run.path / "status.json").write_text("[1, 2]\n")
+    (run.path / "config.json").write_text('"text"\n')
+    assert run.read_status() is None and run.read_config() is None
+    table = CliRunner().invoke(cli, ["table", "--out", str(tmp_path)])
+    assert "internal error" not in table.output and "Traceback" not in table.output, table.output
+
+
 def test_readers_tolerate_a_torn_last_line(tmp_path):
     cfg, run = trained_run(tmp_path)
     good = run.read_metrics()
