@@ -138,7 +138,14 @@ def protocol_line(df: pd.DataFrame, dataset: str) -> str:
     for col, label in (("extractor", "extractor"), ("reference", "reference")):
         if col in sub and sub[col].notna().any():
             parts.append(f"{label} {values(col)}")
-    return "Protocol: " + "; ".join(parts) + ". Arrows: ↑ higher is better, ↓ lower is better; best in bold."
+    # Runs made under different protocols are pooled into one mean; say so where it happens.
+    protocol_cols = {"profile": "cfg.profile", "steps": "cfg.steps", "batch": "cfg.batch_size"}
+    protocol_cols.update({"eval samples": "eval_samples", "extractor": "extractor", "reference": "reference"})
+    mixed = [label for label, col in protocol_cols.items() if col in sub and sub[col].dropna().nunique() > 1]
+    head = "Protocol"
+    if mixed:
+        head = f"MIXED PROTOCOLS (the runs differ in {', '.join(mixed)}: their means are not comparable)"
+    return f"{head}: " + "; ".join(parts) + ". Arrows: ↑ higher is better, ↓ lower is better; best in bold."
 
 
 def render(df: pd.DataFrame, fmt: str = "markdown") -> str:

@@ -99,6 +99,19 @@ def test_latex_escapes_what_latex_would_choke_on():
     assert text.count("\\begin{tabular}") == 1 and text.count("{") == text.count("}")
 
 
+def test_runs_made_under_different_protocols_are_flagged_where_they_are_pooled():
+    from ganbench.tables import protocol_line
+
+    df = runs_frame()
+    assert protocol_line(df, "mnist").startswith("Protocol: profile quick;")
+    df.loc[df.seed == 0, "cfg.steps"] = 20
+    df.loc[df.seed == 0, "eval_samples"] = 100
+    line = protocol_line(df, "mnist")
+    assert line.startswith("MIXED PROTOCOLS (the runs differ in steps, eval samples: their means are not comparable)")
+    assert "steps 20/500" in line and "eval samples 100/2000" in line
+    assert "MIXED PROTOCOLS" in render(df, "markdown")
+
+
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="unknown format"):
         render(runs_frame(), "xml")
