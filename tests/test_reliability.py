@@ -50,24 +50,32 @@ def weights(run: Path) -> dict:
     }
 
 
+def start_run_until(out: Path, step: int) -> subprocess.Popen:
+    """The KILL_ARGS run in a child process, returned once its metrics.jsonl has a record at
+    `step` or later (stderr piped, as text)."""
+    metrics = out / "ring8" / "dcgan" / "seed0" / "metrics.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganbench", *RUN, *KILL_ARGS, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        records = read_jsonl(metrics)
+        if records and records[-1]["step"] >= step:
+            break
+        time.sleep(0.02)
+    return proc
+
+
 @pytest.mark.parametrize("kill_after_step", [60, 150])
 def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, kill_after_step):
     ref = ganbench(*RUN, *KILL_ARGS, "--out", tmp_path / "ref")
     assert ref.returncode == 0, ref.stderr
 
     out = tmp_path / "killed"
-    metrics = out / "ring8" / "dcgan" / "seed0" / "metrics.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ganbench", *RUN, *KILL_ARGS, "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        records = read_jsonl(metrics)
-        if records and records[-1]["step"] >= kill_after_step:
-            break
-        time.sleep(0.02)
+    proc = start_run_until(out, kill_after_step)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run = out / "ring8" / "dcgan" / "seed0"
@@ -91,16 +99,7 @@ def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, 
 
 def test_ctrl_c_says_how_to_continue_exits_130_and_the_resume_finishes(tmp_path):
     out = tmp_path / "runs"
-    metrics = out / "ring8" / "dcgan" / "seed0" / "metrics.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ganbench", *RUN, *KILL_ARGS, "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline and not read_jsonl(metrics):
-        time.sleep(0.02)
+    proc = start_run_until(out, 1)  # its first record: training is under way
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
