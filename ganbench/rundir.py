@@ -139,13 +139,12 @@ class RunDir:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() < deadline:
-                    time.sleep(0.01)
-                    continue
-                f.close()
-                raise RunLocked(
-                    f"{self.path} is being trained by another process; wait for it or use another --out"
-                ) from None
+                if time.monotonic() >= deadline:
+                    f.close()
+                    raise RunLocked(
+                        f"{self.path} is being trained by another process; wait for it or use another --out"
+                    ) from None
+                time.sleep(0.01)
         f.seek(0)
         f.truncate()
         f.write(f"{os.getpid()}\n")

@@ -128,20 +128,18 @@ def protocol_line(df: pd.DataFrame, dataset: str) -> str:
         vals = sorted({str(v) for v in sub[col].dropna()})
         return "/".join(vals) if vals else "?"
 
-    parts = [
-        f"profile {values('cfg.profile')}",
-        f"steps {values('cfg.steps')}",
-        f"batch {values('cfg.batch_size')}",
-        f"eval samples {values('eval_samples')}",
-        f"seeds {values('seed')}",
+    # (label, column, whether runs that differ in it are measured under different protocols)
+    fields = [
+        ("profile", "cfg.profile", True),
+        ("steps", "cfg.steps", True),
+        ("batch", "cfg.batch_size", True),
+        ("eval samples", "eval_samples", True),
+        ("seeds", "seed", False),
     ]
-    for col, label in (("extractor", "extractor"), ("reference", "reference")):
-        if col in sub and sub[col].notna().any():
-            parts.append(f"{label} {values(col)}")
+    fields += [(col, col, True) for col in ("extractor", "reference") if col in sub and sub[col].notna().any()]
+    parts = [f"{label} {values(col)}" for label, col, _ in fields]
     # Runs made under different protocols are pooled into one mean; say so where it happens.
-    protocol_cols = {"profile": "cfg.profile", "steps": "cfg.steps", "batch": "cfg.batch_size"}
-    protocol_cols.update({"eval samples": "eval_samples", "extractor": "extractor", "reference": "reference"})
-    mixed = [label for label, col in protocol_cols.items() if col in sub and sub[col].dropna().nunique() > 1]
+    mixed = [label for label, col, protocol in fields if protocol and col in sub and sub[col].dropna().nunique() > 1]
     head = "Protocol"
     if mixed:
         head = f"MIXED PROTOCOLS (the runs differ in {', '.join(mixed)}: their means are not comparable)"

@@ -112,10 +112,13 @@ def inception_metrics(
     if not prc:
         reason = f"precision/recall need more than {PRC_NEIGHBORHOOD} images on each side (k = {PRC_NEIGHBORHOOD})"
         skipped.update(dict.fromkeys(("precision", "recall"), f"{reason}; got {n_gen} generated, {n_ref} reference"))
-    isc = weights.has_classifier and n_gen >= IS_SPLITS
-    if weights.has_classifier and not isc:
+    if not weights.has_classifier:
+        reason = f"no classifier layer in the Inception weights ({weights.source}: {weights.path.name})"
+        skipped.update(dict.fromkeys(("is_mean", "is_std"), reason))
+    elif n_gen < IS_SPLITS:
         reason = f"the Inception Score needs at least {IS_SPLITS} generated images ({IS_SPLITS} splits); got {n_gen}"
         skipped.update(dict.fromkeys(("is_mean", "is_std"), reason))
+    isc = "is_mean" not in skipped
     out = torch_fidelity.calculate_metrics(
         input1=ImageTensorDataset(generated_u8),
         input2=ImageTensorDataset(reference_u8),
@@ -142,11 +145,6 @@ def inception_metrics(
     unavailable = {k: "torch-fidelity returned a non-finite value" for k, v in metrics.items() if v is None}
     for key, reason in skipped.items():
         metrics[key], unavailable[key] = None, reason
-    if not weights.has_classifier:
-        reason = f"no classifier layer in the Inception weights ({weights.source}: {weights.path.name})"
-        for key in ("is_mean", "is_std"):
-            metrics[key] = None
-            unavailable[key] = reason
     return metrics, unavailable
 
 
