@@ -1,20 +1,29 @@
-"""RunConfig: the one object that goes CLI -> resolve() -> train() -> config.json.
+"""RunConfig: what to train, the one object that goes CLI -> resolve() -> train() -> config.json;
+RunOptions: how to run it (where, with which evaluator, resume or not), never part of a
+run's identity.
 
 Fields left as None are filled by `resolve()`: first from the profile (how long to train
 and evaluate), then from the dataset (batch size and latent size, identical for every
 variant so the comparison is fair), then from the variant (its paper's hyperparameters).
 The resolved config is what a run directory stores and what a resume must match.
+`resolve` takes the Variant object: the registry lookup by name is `ganbench.runs.plan`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .spec import Variant
 
 # How long to train and how to evaluate, per profile and kind of data.
 #   smoke: seconds per run, for tests and CI.
@@ -124,13 +133,13 @@ def profile_defaults(profile: str, dataset: str, kind: str) -> dict:
     return defaults
 
 
-def resolve(cfg: RunConfig) -> RunConfig:
-    """Fill every None from profile, dataset and variant; validate; return a new config."""
-    from ganbench.variants import get_variant  # the registry lives outside the core
-
+def resolve(cfg: RunConfig, variant: Variant) -> RunConfig:
+    """Fill every None from profile, dataset and `variant` (the one `cfg.variant` names);
+    validate; return a new config."""
     from .data import get_dataset_spec
 
-    variant = get_variant(cfg.variant)
+    if variant.name != cfg.variant:
+        raise ValueError(f"resolve: config names {cfg.variant!r}, variant is {variant.name!r}")
     spec = get_dataset_spec(cfg.dataset)
     filled: dict = {}
     for key, value in profile_defaults(cfg.profile, cfg.dataset, spec.kind).items():
@@ -149,6 +158,33 @@ def resolve(cfg: RunConfig) -> RunConfig:
         raise UsageError(f"variant {variant.name!r} has no penalty, so --penalty-weight does not apply")
     validate(out)
     return out
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run (or a suite of runs) is carried out: the side arguments every layer passes
+    on, in one frozen object. None of it changes a run's numbers.
+
+    evaluator: evaluator(sampler, data, cfg) -> flat metrics dict (ganbench.metrics.evaluate);
+               None: no evaluations. Must pickle for job processes.
+    echo:      where one-line messages go (warnings, one line per finished run).
+    """
+
+    out: Path = Path("runs")
+    evaluator: Callable | None = None
+    data_root: str | Path | None = None
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+    echo: Callable[[str], None] = print
+
+    def replace(self, **changes) -> RunOptions:
+        if "out" in changes:
+            changes["out"] = Path(changes["out"])
+        return dataclasses.replace(self, **changes)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
 
 
 # Generated samples per evaluation: they are drawn and held at once, and 100,000 is twice

@@ -168,28 +168,42 @@ def dcgan_init_(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _generator(arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str) -> nn.Module:
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
+    if len(sample_shape) == 1:  # points always get MLPs
+        return mlp_generator(z_dim, sample_shape, TOY_G_HIDDEN, g_norm, tanh=False)
+    if arch == "mlp":
+        return mlp_generator(z_dim, sample_shape, IMAGE_G_HIDDEN, g_norm, tanh=True)
+    return dcgan_generator(z_dim, sample_shape, g_norm)
+
+
+def _discriminator(arch: str, sample_shape: Sequence[int], d_norm: str) -> nn.Module:
+    if len(sample_shape) == 1:
+        return mlp_discriminator(sample_shape, TOY_D_HIDDEN, d_norm)
+    if arch == "mlp":
+        return mlp_discriminator(sample_shape, IMAGE_D_HIDDEN, d_norm)
+    return dcgan_discriminator(sample_shape, d_norm)
+
+
 def build_nets(
     arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str, d_norm: str
 ) -> tuple[nn.Module, nn.Module]:
     """(generator, discriminator) for one variant on one dataset.
 
-    Points (sample_shape of rank 1) always get MLPs; images get the arch's nets.
+    Points (sample_shape of rank 1) always get MLPs; images get the arch's nets. Both are
+    built before either is initialised: that order fixes every run's initial weights.
     """
-    if arch not in ARCHS:
-        raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
-    is_points = len(sample_shape) == 1
-    if is_points:
-        g = mlp_generator(z_dim, sample_shape, TOY_G_HIDDEN, g_norm, tanh=False)
-        d = mlp_discriminator(sample_shape, TOY_D_HIDDEN, d_norm)
-    elif arch == "mlp":
-        g = mlp_generator(z_dim, sample_shape, IMAGE_G_HIDDEN, g_norm, tanh=True)
-        d = mlp_discriminator(sample_shape, IMAGE_D_HIDDEN, d_norm)
-    else:
-        g = dcgan_generator(z_dim, sample_shape, g_norm)
-        d = dcgan_discriminator(sample_shape, d_norm)
+    g = _generator(arch, z_dim, sample_shape, g_norm)
+    d = _discriminator(arch, sample_shape, d_norm)
     if arch == "dcgan":
         dcgan_init_(g)
         dcgan_init_(d)
     if d_norm == "spectral":
         apply_spectral_norm_(d)
     return g, d
+
+
+def build_generator(arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str) -> nn.Module:
+    """The generator alone, for scoring saved weights (its initial values are overwritten)."""
+    return _generator(arch, z_dim, sample_shape, g_norm)

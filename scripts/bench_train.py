@@ -47,16 +47,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganbench import losses, provenance
-from ganbench.config import RunConfig, resolve, resolve_device
+from ganbench.config import RunConfig
+from ganbench.core.step import Trainer
 from ganbench.data import data_root as resolve_root
 from ganbench.data import load_dataset
 from ganbench.data.mnist import torchvision_root
 from ganbench.errors import UsageError
 from ganbench.nets import build_nets, dcgan_init_
-from ganbench.results import find_run_dirs
+from ganbench.report.results import find_run_dirs
 from ganbench.rundir import RunDir
+from ganbench.runs.plan import resolve, resolve_device
 from ganbench.seeding import seed_everything
-from ganbench.trainer import Trainer
 from ganbench.variants import VARIANTS, get_variant, variant_names
 
 NZ = 100  # latent size of the tutorial's nets (and of ganbench's MNIST protocol)

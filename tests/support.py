@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganbench.config import RunConfig, resolve
+from ganbench.config import RunConfig
 from ganbench.data import DATA_ENV, data_root, get_dataset_spec
+from ganbench.runs.plan import resolve
 
 
 def available(dataset: str) -> bool:

@@ -16,11 +16,12 @@ import pytest
 import torch
 from support import tiny_config
 
-from ganbench import autograd_order, trainer
-from ganbench.graph import GraphedStep
+from ganbench.core import step as trainer
+from ganbench.core.cuda import order as autograd_order
+from ganbench.core.cuda.graph import GraphedStep
+from ganbench.core.loop import train
 from ganbench.rundir import RunDir
 from ganbench.seeding import Generators
-from ganbench.train import train
 from ganbench.variants import get_variant
 
 REAL_GRAD = torch.autograd.grad

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from check_helpers import DATASET, VARIANT, exploding, flipped, invoke, one_line_error, patched, table_rows, train
 
-from ganbench.results import collect
+from ganbench.report.results import collect
 from ganbench.testing import assert_stable
 
 
@@ -218,7 +218,7 @@ def test_a_crash_in_the_code_under_test_is_an_error_verdict_with_exit_1(made, tm
     assert suite.get("errors") == "1" and "boom" in suite.find("testcase/error").get("message")
 
     # A crash before the run wrote anything still names the run, not "no runs found".
-    monkeypatch.setattr("ganbench.train.Trainer", CrashingTrainer)
+    monkeypatch.setattr("ganbench.core.loop.Trainer", CrashingTrainer)
     result = invoke("check", "--baseline", baseline, "--out", tmp_path / "b")
     assert result.exit_code == 1, result.output
     assert table_rows(result.output)[(DATASET, VARIANT, "failed")] == "ERROR"

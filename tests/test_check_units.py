@@ -10,10 +10,10 @@ import pytest
 from check_helpers import invoke, one_line_error
 
 from ganbench.errors import UsageError
+from ganbench.report.tables import DIRECTIONS
 from ganbench.stability import schema
 from ganbench.stability.compare import BETTER, FAIL, NA, PASS, divergence_verdict, metric_verdict
 from ganbench.stability.tolerance import DEFAULT_FLOORS, DEFAULT_STD_MULTIPLIER, resolve_tolerance
-from ganbench.tables import DIRECTIONS
 
 WHERE = ("mnist", "dcgan")
 

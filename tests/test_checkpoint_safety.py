@@ -10,10 +10,10 @@ import torch
 from click.testing import CliRunner
 from support import tiny_config
 
-from ganbench import checkpoint as ckpt
 from ganbench.cli import cli
+from ganbench.core import checkpoint as ckpt
+from ganbench.core.loop import train
 from ganbench.rundir import RunDir
-from ganbench.train import train
 from ganbench.variants import get_variant
 
 RUN = ["run", "dcgan", "--dataset", "ring8", "--profile", "smoke", "--device", "cpu", "--no-progress"]

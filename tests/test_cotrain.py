@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from support import assert_same_run, requires_mnist, run_files, tiny_config
 
 from ganbench.cli import cli
-from ganbench.cotrain import Interleaver, run_interleaved
+from ganbench.core.step import Trainer
 from ganbench.rundir import RunDir
-from ganbench.suite import guarded_run, run_suite
-from ganbench.trainer import Trainer
+from ganbench.runs.interleave import Interleaver
+from ganbench.runs.one import guarded_run
+from ganbench.runs.schedule import run_suite
 from ganbench.variants import get_variant
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -50,7 +51,7 @@ def test_interleaved_runs_are_bit_identical_to_each_run_alone_and_really_interle
         return real(self, n)
 
     monkeypatch.setattr(Trainer, "run_steps", spy)
-    outcomes = run_suite(cfgs, tmp_path / "together", streams=3, **QUIET)
+    outcomes = run_suite(cfgs, out=tmp_path / "together", streams=3, **QUIET)
     assert [o.status for o in outcomes] == ["done"] * 4
     # Runs took turns: the first three started before any of them finished.
     trainers = list(dict.fromkeys(t for t, _ in order))
@@ -62,7 +63,7 @@ def test_interleaved_runs_are_bit_identical_to_each_run_alone_and_really_interle
 
     monkeypatch.setattr(Trainer, "run_steps", real)
     for cfg in cfgs:
-        assert guarded_run(cfg, tmp_path / "alone", progress=False, **QUIET).status == "done"
+        assert guarded_run(cfg, out=tmp_path / "alone", progress=False, **QUIET).status == "done"
         assert_same_run(run_dir(tmp_path / "together", cfg), run_dir(tmp_path / "alone", cfg))
     # the comparison is not vacuous: the two DCGAN seeds differ
     g0, _, _ = run_files(run_dir(tmp_path / "together", cfgs[0]))
@@ -80,10 +81,10 @@ def test_interleaved_image_runs_with_evaluations_match_the_runs_alone(tmp_path):
         tiny_config(v, "mnist", steps=6, log_every=2, eval_every=4, eval_samples=32, checkpoint_every=3)
         for v in ("dcgan", "wgan-gp")
     ]
-    outcomes = run_interleaved(cfgs, tmp_path / "together", 2, evaluator=evaluator, **QUIET)
+    outcomes = run_suite(cfgs, out=tmp_path / "together", streams=2, evaluator=evaluator, **QUIET)
     assert [o.status for o in outcomes] == ["done", "done"]
     for cfg in cfgs:
-        assert guarded_run(cfg, tmp_path / "alone", evaluator=evaluator, progress=False, **QUIET).status == "done"
+        assert guarded_run(cfg, out=tmp_path / "alone", evaluator=evaluator, progress=False, **QUIET).status == "done"
         together, alone = run_dir(tmp_path / "together", cfg), run_dir(tmp_path / "alone", cfg)
         assert_same_run(together, alone)
         assert any(r["type"] == "eval" for r in together.read_metrics())
@@ -101,7 +102,7 @@ def test_a_failing_or_diverging_run_ends_alone_and_the_others_go_on(tmp_path, mo
         raise RuntimeError("a bug in this variant's loss")
 
     monkeypatch.setitem(variants.VARIANTS, "hinge", dataclasses.replace(hinge, d_loss=bad_loss))
-    outcomes = run_interleaved([broken, diverging, good], tmp_path, 3, **QUIET)
+    outcomes = run_suite([broken, diverging, good], out=tmp_path, streams=3, **QUIET)
     assert [o.status for o in outcomes] == ["failed", "diverged", "done"]
     assert "a bug in this variant's loss" in outcomes[0].message
     assert run_dir(tmp_path, broken).read_status()["status"] == "failed"
@@ -110,7 +111,7 @@ def test_a_failing_or_diverging_run_ends_alone_and_the_others_go_on(tmp_path, mo
 
 
 def _alone(cfg, out) -> RunDir:
-    assert guarded_run(cfg, out, progress=False, **QUIET).status == "done"
+    assert guarded_run(cfg, out=out, progress=False, **QUIET).status == "done"
     return run_dir(out, cfg)
 
 
@@ -127,14 +128,14 @@ def test_an_interrupt_marks_every_run_resumable_and_the_resume_ends_where_an_unb
 
     monkeypatch.setattr(Trainer, "run_steps", ctrl_c_on_the_fifth_stretch)
     with pytest.raises(KeyboardInterrupt):
-        run_interleaved(cfgs, tmp_path / "runs", 2, **QUIET)
+        run_suite(cfgs, out=tmp_path / "runs", streams=2, **QUIET)
     monkeypatch.setattr(Trainer, "run_steps", real)
     for cfg in cfgs:
         run = run_dir(tmp_path / "runs", cfg)
         status = run.read_status()
         assert status["status"] == "failed" and status["reason"] == "interrupted", status
         assert 0 < status["step"] < cfg.steps and not run.is_locked()
-    resumed = run_interleaved(cfgs, tmp_path / "runs", 2, resume=True, **QUIET)
+    resumed = run_suite(cfgs, out=tmp_path / "runs", streams=2, resume=True, **QUIET)
     assert [o.status for o in resumed] == ["done", "done"]
     for cfg in cfgs:
         assert_same_run(run_dir(tmp_path / "runs", cfg), _alone(cfg, tmp_path / "alone"))
@@ -163,7 +164,7 @@ class FakeEvent:
 
 
 def test_only_runs_whose_queued_steps_have_finished_are_advanced_and_the_driver_waits_for_one():
-    from ganbench.cotrain import _Run
+    from ganbench.runs.interleave import _Run
 
     log = []
 
@@ -198,7 +199,7 @@ def test_on_cuda_each_run_advances_under_its_own_stream_and_marks_its_queued_wor
     # The CUDA bookkeeping, with stand-ins for streams and events (no GPU needed).
     import contextlib
 
-    from ganbench.cotrain import _Run
+    from ganbench.runs.interleave import _Run
 
     current = [None]
     recorded = []
@@ -238,10 +239,9 @@ def test_on_cuda_each_run_advances_under_its_own_stream_and_marks_its_queued_wor
 
 
 def test_jobs_times_streams_share_processes_and_give_the_same_bits(tmp_path):
-    from ganbench.jobs import run_parallel
 
     cfgs = [tiny_config("dcgan", "ring8", steps=20, log_every=5, seed=s) for s in range(4)]
-    outcomes = run_parallel(cfgs, tmp_path / "jobs", 2, streams=2, **QUIET)
+    outcomes = run_suite(cfgs, out=tmp_path / "jobs", jobs=2, streams=2, processes=True, **QUIET)
     assert [o.status for o in outcomes] == ["done"] * 4
     pids = [int((o.run_dir.path / ".lock").read_text()) for o in outcomes]
     assert len(set(pids)) == 2 and os.getpid() not in pids  # two processes, two runs each
@@ -261,17 +261,16 @@ def test_streams_on_the_command_line(tmp_path):
 
 @requires_cuda
 def test_cuda_runs_on_their_own_streams_match_each_run_alone_in_a_fresh_process(tmp_path):
-    from ganbench.jobs import run_parallel
 
     cfgs = [
         tiny_config(v, "ring8", device="cuda", steps=60, log_every=20, checkpoint_every=30)
         for v in ("dcgan", "wgan-gp", "hinge")
     ]
-    outcomes = run_interleaved(cfgs, tmp_path / "together", 3, **QUIET)
+    outcomes = run_suite(cfgs, out=tmp_path / "together", streams=3, **QUIET)
     assert [o.status for o in outcomes] == ["done"] * 3
     for cfg in cfgs:
         assert run_dir(tmp_path / "together", cfg).read_status()["step_mode"] == "cuda-graph"
-        assert [o.status for o in run_parallel([cfg], tmp_path / "alone", 1, **QUIET)] == ["done"]
+        assert [o.status for o in run_suite([cfg], out=tmp_path / "alone", processes=True, **QUIET)] == ["done"]
         a, _, _ = run_files(run_dir(tmp_path / "alone", cfg))
         b, _, _ = run_files(run_dir(tmp_path / "together", cfg))
         for k in a:

@@ -156,7 +156,8 @@ def test_a_suite_loads_each_dataset_once_and_its_runs_match_the_runs_alone(tmp_p
     from support import assert_same_run, tiny_config
 
     from ganbench.rundir import RunDir
-    from ganbench.suite import guarded_run, run_suite
+    from ganbench.runs.one import guarded_run
+    from ganbench.runs.schedule import run_suite
 
     loads = []
     spec = DATASETS["mnist"]
@@ -168,11 +169,11 @@ def test_a_suite_loads_each_dataset_once_and_its_runs_match_the_runs_alone(tmp_p
     monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(spec, load=counting))
     runs = (("dcgan", 0), ("dcgan", 1), ("lsgan", 0))
     cfgs = [tiny_config(v, "mnist", steps=4, log_every=2, seed=s) for v, s in runs]
-    outcomes = run_suite(cfgs, tmp_path / "suite", echo=lambda m: None)
+    outcomes = run_suite(cfgs, out=tmp_path / "suite", echo=lambda m: None)
     assert [o.status for o in outcomes] == ["done"] * 3
     assert loads == [256]  # one load for the three runs
     for cfg in cfgs:
-        assert guarded_run(cfg, tmp_path / "alone", progress=False, echo=lambda m: None).status == "done"
+        assert guarded_run(cfg, out=tmp_path / "alone", progress=False, echo=lambda m: None).status == "done"
         dirs = [RunDir(out, cfg.dataset, cfg.variant, cfg.seed) for out in (tmp_path / "suite", tmp_path / "alone")]
         assert_same_run(*dirs)
     assert loads == [256] * 4  # each run alone loads its own

@@ -126,7 +126,7 @@ def test_curves_take_one_record_per_seed_and_step_the_last(tmp_path):
 
     import pandas as pd
 
-    from ganbench.plots import eval_history
+    from ganbench.report.plots import eval_history
 
     runs = []
     for seed, rescored in ((0, 0.9), (1, None)):

@@ -9,13 +9,14 @@ import pytest
 import torch
 from support import mnist_available, tiny_config
 
-from ganbench import checkpoint as ckpt
+from ganbench.core import checkpoint as ckpt
+from ganbench.core.cuda.graph import GraphedStep
+from ganbench.core.loop import train
+from ganbench.core.step import Trainer
 from ganbench.data import load_dataset
-from ganbench.graph import GraphedStep
 from ganbench.rundir import RunDir
+from ganbench.runs.schedule import run_suite
 from ganbench.seeding import Generators, seed_everything
-from ganbench.train import train
-from ganbench.trainer import Trainer
 from ganbench.variants import VARIANTS, get_variant
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -188,7 +189,7 @@ def test_a_step_that_cannot_be_captured_falls_back_to_eager_and_says_so(tmp_path
     for graph in (True, False):
         cfg = tiny_config("wgan-gp", "ring8", device="cuda", cuda_graph=graph, steps=40, log_every=10)
         run = RunDir(tmp_path / str(graph), "ring8", "wgan-gp", 0)
-        assert train(cfg, v, run, progress=False, warn=warnings.append).status == "done"
+        assert train(cfg, v, run, progress=False, echo=warnings.append).status == "done"
         results[graph] = (torch.load(run.path / "generator.pt"), run.read_metrics(), run.read_status())
     status = results[True][2]
     assert status["step_mode"] == "eager" and "CUDA graph capture failed" in status["step_mode_reason"]
@@ -202,19 +203,17 @@ def test_a_step_that_cannot_be_captured_falls_back_to_eager_and_says_so(tmp_path
 
 @requires_cuda
 def test_cuda_runs_inside_jobs_match_the_runs_alone(tmp_path):
-    from ganbench.suite import run_suite
-
     # WGAN-GP second: in one long-lived process it used to drift from the same run alone.
     cfgs = [tiny_config(v, "ring8", device="cuda", steps=60, log_every=20) for v in ("dcgan", "wgan-gp")]
     for jobs in (1, 2):
-        outcomes = run_suite(cfgs, tmp_path / f"jobs{jobs}", jobs=jobs, echo=lambda m: None)
+        outcomes = run_suite(cfgs, out=tmp_path / f"jobs{jobs}", jobs=jobs, echo=lambda m: None)
         assert [o.status for o in outcomes] == ["done", "done"]
     for cfg in cfgs:
         # "Alone" means the first run of a fresh process: on CUDA a WGAN-GP run that followed
-        # another in the same process did not give the same bits (see autograd_order.py).
-        from ganbench.jobs import run_parallel
+        # another in the same process did not give the same bits (see core/cuda/order.py).
 
-        assert [o.status for o in run_parallel([cfg], tmp_path / "alone", 1, echo=lambda m: None)] == ["done"]
+        alone_outcomes = run_suite([cfg], out=tmp_path / "alone", processes=True, echo=lambda m: None)
+        assert [o.status for o in alone_outcomes] == ["done"]
         alone = RunDir(tmp_path / "alone", "ring8", cfg.variant, 0)
         a = torch.load(alone.path / "generator.pt")
         for jobs in (1, 2):
@@ -226,12 +225,11 @@ def test_cuda_runs_inside_jobs_match_the_runs_alone(tmp_path):
 @requires_cuda
 @pytest.mark.parametrize("graph", [True, False], ids=["graph", "eager"])
 def test_a_cuda_wgan_gp_run_does_not_depend_on_what_ran_before_it_in_the_process(tmp_path, graph):
-    # Without the backward-order guard (autograd_order.py), a WGAN-GP run trained after
+    # Without the backward-order guard (core/cuda/order.py), a WGAN-GP run trained after
     # another in the same process ended 0.2 away from the same run in a fresh process.
-    from ganbench.jobs import run_parallel
 
     cfg = tiny_config("wgan-gp", "ring8", device="cuda", cuda_graph=graph, steps=60, log_every=20)
-    assert [o.status for o in run_parallel([cfg], tmp_path / "fresh", 1, echo=lambda m: None)] == ["done"]
+    assert [o.status for o in run_suite([cfg], out=tmp_path / "fresh", processes=True, echo=lambda m: None)] == ["done"]
     fresh = torch.load(RunDir(tmp_path / "fresh", "ring8", "wgan-gp", 0).path / "generator.pt")
     before = tiny_config("dcgan", "ring8", device="cuda", cuda_graph=graph, steps=60, log_every=20)
     assert (

@@ -16,9 +16,9 @@ from support import assert_same_run, run_files, tiny_config
 
 from ganbench.cli import cli
 from ganbench.errors import UsageError
-from ganbench.jobs import gpu_slots
 from ganbench.rundir import RunDir, read_jsonl
-from ganbench.suite import run_suite
+from ganbench.runs.jobs import gpu_slots
+from ganbench.runs.schedule import run_suite
 
 TINY = ["--dataset", "ring8", "--profile", "smoke", "--device", "cpu", "--no-progress"]
 STEPS = ["--steps", "40", "--log-every", "10", "--checkpoint-every", "20"]
@@ -63,10 +63,9 @@ def test_runs_inside_jobs_2_are_bit_identical_to_each_run_alone(tmp_path):
 def test_a_job_slot_reuses_its_process_unless_each_run_must_start_fresh(tmp_path, fresh):
     # CUDA runs get a fresh process each (jobs.py); here the same switch, on a CPU, with the
     # pid each run's lock file records telling which process trained it.
-    from ganbench.jobs import run_parallel
 
     cfgs = [tiny_config("dcgan", "ring8", steps=5, seed=s) for s in (0, 1, 2)]
-    outcomes = run_parallel(cfgs, tmp_path, 1, echo=lambda m: None, fresh_process_per_run=fresh)
+    outcomes = run_suite(cfgs, out=tmp_path, processes=True, echo=lambda m: None, fresh_process_per_run=fresh)
     assert [o.status for o in outcomes] == ["done"] * 3
     pids = {int((o.run_dir.path / ".lock").read_text()) for o in outcomes}
     assert len(pids) == (3 if fresh else 1) and os.getpid() not in pids
@@ -100,7 +99,7 @@ def test_a_failing_diverging_or_killed_run_does_not_stop_the_other_jobs(tmp_path
     killer.start()
     lines: list[str] = []
     try:
-        outcomes = run_suite([victim, diverging, locked, *good], out, jobs=2, echo=lines.append)
+        outcomes = run_suite([victim, diverging, locked, *good], out=out, jobs=2, echo=lines.append)
     finally:
         stop.set()
         killer.join()
@@ -116,7 +115,7 @@ def test_a_failing_diverging_or_killed_run_does_not_stop_the_other_jobs(tmp_path
 
 
 def test_an_error_in_the_parent_stops_the_jobs_and_leaves_their_runs_resumable(tmp_path, monkeypatch):
-    from ganbench import jobs
+    from ganbench.runs import jobs
 
     cfg = tiny_config("lsgan", "ring8", steps=20000, log_every=10, checkpoint_every=50)
     run = RunDir(tmp_path, "ring8", "lsgan", 0)
@@ -131,7 +130,7 @@ def test_an_error_in_the_parent_stops_the_jobs_and_leaves_their_runs_resumable(t
 
     monkeypatch.setattr(jobs, "wait", wait_then_fail)
     with pytest.raises(RuntimeError, match="the parent failed"):
-        run_suite([cfg, tiny_config("dcgan", "ring8", steps=30)], tmp_path, jobs=2, echo=lambda m: None)
+        run_suite([cfg, tiny_config("dcgan", "ring8", steps=30)], out=tmp_path, jobs=2, echo=lambda m: None)
     monkeypatch.setattr(jobs, "wait", real_wait)
     status = run.read_status()
     # The job was told to stop: it marked its run interrupted, not left "running" to be killed.
@@ -145,7 +144,7 @@ def test_jobs_must_be_at_least_one(tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "--jobs" in lines[0], result.output
     with pytest.raises(UsageError):
-        run_suite([tiny_config("dcgan", "ring8")], tmp_path, jobs=0)
+        run_suite([tiny_config("dcgan", "ring8")], out=tmp_path, jobs=0)
 
 
 def test_each_gpu_gets_its_share_of_the_jobs(monkeypatch):

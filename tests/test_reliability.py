@@ -17,12 +17,12 @@ import torch
 from click.testing import CliRunner
 from support import requires_mnist, tiny_config
 
-from ganbench import checkpoint as ckpt
 from ganbench.cli import cli
+from ganbench.core import checkpoint as ckpt
+from ganbench.core.loop import train
 from ganbench.errors import RunError
 from ganbench.rundir import RunDir, read_jsonl
-from ganbench.suite import run_suite
-from ganbench.train import train
+from ganbench.runs.schedule import run_suite
 from ganbench.variants import get_variant
 
 RUN = ["run", "dcgan", "--dataset", "ring8", "--profile", "smoke", "--device", "cpu", "--no-progress"]
@@ -152,7 +152,7 @@ def test_a_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path):
     # A resume from there replays the last steps and ends where the original run ended.
     before = weights(run.path)
     run.write_status("running", step=40)
-    train(cfg, get_variant("dcgan"), run, resume=True, progress=False, warn=warnings.append)
+    train(cfg, get_variant("dcgan"), run, resume=True, progress=False, echo=warnings.append)
     after = weights(run.path)
     assert all(torch.equal(before[k], after[k]) for k in before)
 
@@ -205,7 +205,7 @@ def test_divergence_keeps_what_was_written_and_the_suite_goes_on(tmp_path):
     breaking = dataclasses.replace(get_variant("lsgan"), d_loss=nan_after(45))
     cfg = tiny_config("lsgan", "ring8", steps=100, log_every=10, checkpoint_every=20)
     run = RunDir(tmp_path, "ring8", "lsgan", 0)
-    result = train(cfg, breaking, run, progress=False, warn=lambda m: None)
+    result = train(cfg, breaking, run, progress=False, echo=lambda m: None)
     assert result.status == "diverged" and result.step == 50
     status = run.read_status()
     assert status["status"] == "diverged" and status["step"] == 50 and "d_loss" in status["reason"]
@@ -216,14 +216,14 @@ def test_divergence_keeps_what_was_written_and_the_suite_goes_on(tmp_path):
     # In a suite, a run that fails does not stop the next one.
     bad = tiny_config("dcgan", "ring8", steps=30, log_every=10, lr_d=1e6, lr_g=1e6)
     good = tiny_config("lsgan", "grid25", steps=30, log_every=10)
-    outcomes = run_suite([bad, good], tmp_path / "suite", progress=False, echo=lambda m: None)
+    outcomes = run_suite([bad, good], out=tmp_path / "suite", progress=False, echo=lambda m: None)
     assert [o.status for o in outcomes] == ["diverged", "done"]
 
 
 def test_a_loss_beyond_the_bound_is_a_divergence(tmp_path):
     cfg = tiny_config("wgan-gp", "ring8", steps=20, log_every=10, loss_bound=1e-6)
     result = train(
-        cfg, get_variant("wgan-gp"), RunDir(tmp_path, "ring8", "wgan-gp", 0), progress=False, warn=lambda m: None
+        cfg, get_variant("wgan-gp"), RunDir(tmp_path, "ring8", "wgan-gp", 0), progress=False, echo=lambda m: None
     )
     assert result.status == "diverged" and "bound" in result.reason and result.step == 10
 

@@ -62,7 +62,7 @@ def test_modes_are_counted_on_26000_samples_and_the_table_states_both_counts(mon
     from ganbench.data import Dataset
     from ganbench.metrics import classes, reference_cache
     from ganbench.metrics.evaluate import EvalSettings, evaluate
-    from ganbench.results import protocol_fields
+    from ganbench.report.results import protocol_fields
 
     scored = []
     monkeypatch.setattr(classes, "class_metrics", lambda images, stats, device: scored.append(len(images)) or ({}, {}))

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from ganbench.tables import DIRECTIONS, aggregate, best_variants, display_table, render
+from ganbench.report.tables import DIRECTIONS, aggregate, best_variants, display_table, render
 
 
 def runs_frame() -> pd.DataFrame:
@@ -100,7 +100,7 @@ def test_latex_escapes_what_latex_would_choke_on():
 
 
 def test_runs_made_under_different_protocols_are_flagged_where_they_are_pooled():
-    from ganbench.tables import protocol_line
+    from ganbench.report.tables import protocol_line
 
     df = runs_frame()
     assert protocol_line(df, "mnist").startswith("Protocol: profile quick;")
@@ -131,7 +131,7 @@ def test_unfinished_runs_are_counted_apart_from_failed_ones():
 
 def test_runs_come_in_registry_order_of_dataset_then_variant(tmp_path):
     # `ganbench list` order (cheapest dataset first), then unregistered folder:PATH data.
-    from ganbench.results import collect
+    from ganbench.report.results import collect
     from ganbench.rundir import RunDir, atomic_write_json
 
     for dataset in ("mnist", "folder:/data/cats", "ring8", "grid25"):

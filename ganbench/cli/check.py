@@ -14,7 +14,7 @@ import click
 from ..config import MAX_EVAL_SAMPLES, PROFILES
 from . import cli
 from .metric_options import INCEPTION_WEIGHTS_OPTION
-from .options import DATA_ROOT_OPTION, RUNS_OPTION, CommaList, flatten
+from .options import DATA_ROOT_OPTION, RUNS_OPTION, CommaList, echo_err, flatten
 
 
 @cli.command("baseline")
@@ -104,6 +104,13 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
 @DATA_ROOT_OPTION
 @INCEPTION_WEIGHTS_OPTION
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs trained at once, each in its own process (as for `ganbench run`).",
+)
 def check_cmd(
     baseline_path,
     profile,
@@ -122,6 +129,7 @@ def check_cmd(
     data_root,
     inception_weights,
     no_progress,
+    jobs,
 ):
     """Rerun what a baseline covers under its protocol (or judge --runs DIR) and compare.
 
@@ -155,7 +163,8 @@ def check_cmd(
         inception_weights=inception_weights,
         data_root=data_root,
         progress=not no_progress,
-        echo=lambda msg: click.echo(msg, err=True),
+        echo=echo_err,
+        jobs=jobs,
     )
     click.echo(report.text())
     if junit_xml is not None:

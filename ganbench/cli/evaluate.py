@@ -47,7 +47,7 @@ def eval_cmd(run_dirs, eval_samples, device, data_root, inception, inception_wei
     """
     from ..config import resolve_device
     from ..metrics.evaluate import make_evaluator
-    from ..metrics.rescore import evaluate_run_dir
+    from ..runs.rescore import evaluate_run_dir
 
     for path in run_dirs:
         _check(path)

@@ -22,7 +22,7 @@ from .options import RUNS_OPTION, require_runs
 @click.option("--pdf", is_flag=True, help="Also write each figure as PDF.")
 def plot_cmd(out: Path, to: Path | None, pdf: bool) -> None:
     """Metric curves, final-metric bars, side-by-side samples and class histograms."""
-    from ..figures import make_figures
+    from ..report.figures import make_figures
 
     runs = require_runs(out)
     made = make_figures(out, to or out / "plots", pdf=pdf, runs=runs)
@@ -43,7 +43,7 @@ def plot_cmd(out: Path, to: Path | None, pdf: bool) -> None:
 @click.option("--title", default="ganbench report", show_default=True)
 def report_cmd(out: Path, to: Path | None, title: str) -> None:
     """One self-contained HTML page with the tables, figures and samples."""
-    from ..report import build_report
+    from ..report.page import build_report
 
     require_runs(out)
     path = build_report(out, to or out / "report.html", title=title)

@@ -15,7 +15,7 @@ from .options import RUNS_OPTION, require_runs
 @cli.command("list")
 def list_cmd() -> None:
     """Every registered variant and dataset, with its key hyperparameters and paper."""
-    from ganbench.variants import VARIANTS
+    from ..runs.plan import VARIANTS
 
     click.echo("Variants")
     for v in VARIANTS.values():
@@ -67,9 +67,9 @@ def table_cmd(out: Path, fmt: str, per_run: bool, csv_path: Path | None) -> None
     """
     import pandas as pd
 
-    from ..results import display_frame
+    from ..report.results import display_frame
+    from ..report.tables import render
     from ..rundir import atomic_write_bytes
-    from ..tables import render
 
     df = require_runs(out)
     csv_path = csv_path or out / "runs.csv"

@@ -22,10 +22,15 @@ DATA_ROOT_OPTION = click.option(
 )
 
 
+def echo_err(msg: str) -> None:
+    """One line to stderr: progress lines and warnings, apart from the command's results."""
+    click.echo(msg, err=True)
+
+
 def require_runs(out: Path):
     """The per-run DataFrame of `out`, or a one-line error if there is nothing to read."""
     from ..errors import RunError
-    from ..results import collect
+    from ..report.results import collect
 
     if not out.is_dir():
         raise RunError(f"{out} does not exist; train something first with `ganbench run`")

@@ -6,11 +6,18 @@ from pathlib import Path
 
 import click
 
-from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, resolve_device
+from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, RunOptions, resolve_device
+from ..data import DATASETS
 from ..errors import UsageError
+from ..metrics.evaluate import make_evaluator
+from ..report.results import collect
+from ..report.tables import render
+from ..runs.one import run_one
+from ..runs.plan import get_variant, plan, registered_variants
+from ..runs.schedule import run_suite
 from . import cli
 from .metric_options import eval_settings, metric_options
-from .options import DATA_ROOT_OPTION, DEVICE_OPTION, CommaList, flatten
+from .options import DATA_ROOT_OPTION, DEVICE_OPTION, CommaList, echo_err, flatten
 
 DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 
@@ -95,18 +102,6 @@ def run_cmd(
     all_variants,
     datasets,
     seeds,
-    profile,
-    steps,
-    batch_size,
-    lr_d,
-    lr_g,
-    n_critic,
-    log_every,
-    eval_every,
-    eval_samples,
-    checkpoint_every,
-    data_limit,
-    cpu_threads,
     out,
     device,
     data_root,
@@ -119,6 +114,7 @@ def run_cmd(
     inception,
     inception_weights,
     reference_samples,
+    **config_fields,
 ) -> None:
     """Train VARIANTS (or --all) on each dataset for each seed.
 
@@ -128,64 +124,46 @@ def run_cmd(
     --jobs N trains N runs at once, with one line per run as it starts and ends;
     --streams K has each job train K runs at once on one GPU (see docs/speed.md).
     """
-    from ganbench.variants import VARIANTS, get_variant
-
-    from ..suite import plan, run_one, run_suite
-
+    # config_fields: the options named after RunConfig fields (--steps, --lr-d, ...);
+    # each one given overrides the profile's, dataset's or variant's default.
     if all_variants and variants:
         raise UsageError("give variant names or --all, not both")
     if not all_variants and not variants:
-        raise UsageError(f"name at least one variant ({', '.join(VARIANTS)}) or pass --all")
+        raise UsageError(f"name at least one variant ({', '.join(registered_variants())}) or pass --all")
     if resume and overwrite:
         raise UsageError("--resume and --overwrite contradict each other")
-    names = list(VARIANTS) if all_variants else list(dict.fromkeys(variants))
+    names = registered_variants() if all_variants else list(dict.fromkeys(variants))
     for name in names:
         get_variant(name)  # unknown names fail before anything runs
-    from ..data import DATASETS
-
     # --all with no --datasets: every registered dataset whose data is on this machine.
     dataset_names = flatten(datasets) or (list(DATASETS) if all_variants else [DEFAULT_DATASET])
     seed_list = flatten(seeds) or [0]  # their range is checked with the rest of the config
-    overrides = dict(
-        profile=profile,
-        steps=steps,
-        batch_size=batch_size,
-        lr_d=lr_d,
-        lr_g=lr_g,
-        n_critic=n_critic,
-        log_every=log_every,
-        eval_every=eval_every,
-        eval_samples=eval_samples,
-        checkpoint_every=checkpoint_every,
-        data_limit=data_limit,
-        cpu_threads=cpu_threads,
-        device=device,
-        cuda_graph=False if no_cuda_graph else None,
-    )
+    overrides = {k: v for k, v in config_fields.items() if v is not None}
+    overrides.update(device=device, cuda_graph=False if no_cuda_graph else None)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=bool(datasets))
     for name, how in suite.unavailable.items():
-        click.echo(f"skipping dataset {name}: not on this machine; {how}", err=True)
-    from ..metrics.evaluate import make_evaluator
-
+        echo_err(f"skipping dataset {name}: not on this machine; {how}")
     run_device = resolve_device(device)
-    settings = eval_settings(inception, inception_weights, reference_samples, run_device)
-    echo = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    common = dict(
-        evaluator=make_evaluator(settings),
+    options = RunOptions(
+        out=out,
+        evaluator=make_evaluator(eval_settings(inception, inception_weights, reference_samples, run_device)),
         data_root=data_root,
+        resume=resume,
         overwrite=overwrite,
         progress=not no_progress,
-        echo=echo,
+        echo=echo_err,
     )
     if len(suite.configs) == 1:
         # One run: its error, if any, is the command's error.
-        outcome = run_one(suite.configs[0], out, resume=resume, **common)
+        outcome = run_one(suite.configs[0], options)
         click.echo(f"{outcome.run_dir.path}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
         return
     if streams > 1 and not run_device.startswith("cuda"):
-        echo(f"note: --streams {streams} on a CPU: the runs take turns, with no speed-up (their results do not change)")
-    outcomes = run_suite(suite.configs, out, resume=resume or all_variants, jobs=jobs, streams=streams, **common)
+        echo_err(
+            f"note: --streams {streams} on a CPU: the runs take turns, with no speed-up (their results do not change)"
+        )
+    outcomes = run_suite(suite.configs, options.replace(resume=resume or all_variants), jobs=jobs, streams=streams)
     _print_comparison(out, outcomes)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
     click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
@@ -195,9 +173,6 @@ def run_cmd(
 
 def _print_comparison(out: Path, outcomes) -> None:
     """The comparison table of the runs this command covered (from their directories)."""
-    from ..results import collect
-    from ..tables import render
-
     df = collect(out)
     if df.empty:
         return

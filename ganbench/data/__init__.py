@@ -81,6 +81,9 @@ class DatasetSpec:
     # locate(root) -> a description of where the data is, or None if it is not on disk
     locate: Callable[[Path | None], str | None] = lambda root: "generated on the fly"
     how_to_get: str = ""
+    # fetch(root): make the files available without decoding them (torchvision's download,
+    # when online), or raise DataUnavailable; None: nothing can fetch them (how_to_get says)
+    fetch: Callable[[Path | None], object] | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {}

@@ -75,6 +75,7 @@ FACES = register_dataset(
         z_dim=100,
         load=load,
         locate=locate,
+        fetch=_download,
         how_to_get=HOW_TO_GET,
     )
 )

@@ -138,6 +138,7 @@ MNIST = register_dataset(
         z_dim=100,
         load=load,
         locate=locate,
+        fetch=torchvision_root,
         how_to_get=HOW_TO_GET,
     )
 )

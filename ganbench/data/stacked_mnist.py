@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from . import Dataset, DatasetSpec, register_dataset
-from .mnist import HOW_TO_GET, load_split, locate, to_unit_range
+from .mnist import HOW_TO_GET, load_split, locate, to_unit_range, torchvision_root
 
 N_TRAIN = 128_000  # VEEGAN / PacGAN: num_training_sample = 128000
 N_REFERENCE = 10_000
@@ -68,6 +68,7 @@ STACKED_MNIST = register_dataset(
         z_dim=100,
         load=load,
         locate=locate,
+        fetch=torchvision_root,
         how_to_get=HOW_TO_GET,
     )
 )

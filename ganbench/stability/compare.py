@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..tables import DIRECTIONS, HIGHER
+from ..report.tables import DIRECTIONS, HIGHER
 from .baseline import plain
 from .tolerance import DIVERGED, Tolerance
 

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from ..errors import UsageError
-from ..tables import DIRECTIONS
+from ..report.tables import DIRECTIONS
 from .baseline import KIND, PROTOCOL_CONFIG, PROTOCOL_EVAL, SCHEMA
 
 ENTRY_FIELDS = {

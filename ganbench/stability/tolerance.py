@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..tables import DIRECTIONS
+from ..report.tables import DIRECTIONS
 
 # k: the check compares the mean over seeds now with the baseline's mean. When the numbers
 # are not bit-identical (other CPU, other torch), each mean is a fresh draw whose spread is

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import matplotlib
@@ -12,26 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-
-def scatter_points_png(points: np.ndarray, centres: np.ndarray, title: str = "") -> bytes:
-    """Generated 2-D points over the true mode centres, as PNG bytes."""
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
-    finite = np.isfinite(points).all(axis=1)
-    ax.scatter(points[finite, 0], points[finite, 1], s=2, alpha=0.4, color="tab:blue", label="generated")
-    if len(centres):
-        ax.scatter(centres[:, 0], centres[:, 1], s=40, marker="x", color="tab:red", label="mode centres")
-        span = np.abs(centres).max() * 1.5 + 0.5
-        ax.set_xlim(-span, span)
-        ax.set_ylim(-span, span)
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
+from ..runs.plan import registered_variants  # noqa: E402
 
 # --- comparison figures ---------------------------------------------------------------
 VARIANT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")
@@ -39,9 +19,7 @@ VARIANT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple
 
 def _colours(variants) -> dict:
     """One colour per variant, fixed by registry order, so a variant looks the same in every figure."""
-    from ganbench.variants import VARIANTS
-
-    known = list(VARIANTS)
+    known = registered_variants()
     extra = [v for v in dict.fromkeys(variants) if v not in known]
     order = known + extra
     return {v: VARIANT_COLOURS[order.index(v) % len(VARIANT_COLOURS)] for v in dict.fromkeys(variants)}
@@ -64,7 +42,7 @@ def eval_history(runs: pd.DataFrame) -> pd.DataFrame:
     """The eval records of every run, one per (run, step): columns dataset, variant, seed,
     step and the metrics. A step scored again (`ganbench eval` appends a record at the run's
     final step) keeps its last record, the one the tables show."""
-    from .rundir import read_jsonl
+    from ..rundir import read_jsonl
 
     rows = []
     for _, run in runs.iterrows():

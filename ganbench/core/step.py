@@ -8,23 +8,25 @@ penalty and the normalisation all come in as data (a `Variant` and a resolved
 - no host synchronisation: losses are summed into a device tensor and read only every
   log interval (`read_losses`).
 On CUDA with `cfg.cuda_graph`, `run_steps` warms up eagerly, captures one `train_step`
-and replays it (see graph.py); the eager step is the reference and the CPU path.
+and replays it (see cuda/graph.py); the eager step is the reference and the CPU path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 from torch import Tensor, nn
 
-from . import autograd_order
-from .config import RunConfig
-from .data import Dataset
-from .graph import GraphedStep
-from .nets import build_nets
-from .seeding import Generators
-from .spec import Variant
+from ..config import RunConfig
+from ..data import Dataset
+from ..nets import build_nets
+from ..seeding import Generators
+from ..spec import Variant
+from .cuda import order as autograd_order
+from .cuda.graph import GraphedStep
+from .samples import Sampler
 
 
 def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], capturable: bool) -> torch.optim.Optimizer:
@@ -73,6 +75,8 @@ class Trainer:
         self.steps_in_sums = 0
         self.step = 0  # generator steps done
         self._graph = self._new_graph()
+        # What evaluators and samples.png see: G alone, fed from the evaluation stream.
+        self.sampler = Sampler(self.g, cfg.z_dim, self.device, cfg.eval_seed)
 
     def _new_graph(self) -> GraphedStep | None:
         if not self.graphed:
@@ -163,28 +167,22 @@ class Trainer:
             out["penalty"] = means[self.PENALTY]
         return out
 
+    def divergence(self, losses: dict[str, float], bound: float) -> str | None:
+        """Why the run has diverged (a loss NaN, Inf or beyond `bound`, a weight NaN), or None."""
+        for name, value in losses.items():
+            if not math.isfinite(value):
+                return f"{name} is {value}"
+            if abs(value) > bound:
+                return f"|{name}| = {abs(value):.3g} exceeds the bound {bound:g}"
+        return None if self.weights_finite() else "a network weight is NaN or Inf"
+
     def weights_finite(self) -> bool:
         flags = [p.detach().isfinite().all() for p in (*self.g.parameters(), *self.d.parameters())]
         return bool(torch.stack(flags).all())
 
-    @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, batch: int = 500) -> Tensor:
-        """n generated samples on the CPU, G in eval mode, noise from `generator` (a CPU one).
-
-        Noise is drawn on the CPU and moved, so the samples for a given eval seed are the
-        same whatever device trains.
-        """
-        was_training = self.g.training
-        self.g.eval()
-        try:
-            chunks = []
-            for start in range(0, n, batch):
-                m = min(batch, n - start)
-                z = torch.randn(m, self.cfg.z_dim, generator=generator)
-                chunks.append(self.g(z.to(self.device)).float().cpu())
-            return torch.cat(chunks)
-        finally:
-            self.g.train(was_training)
+        """n generated samples on the CPU (see `Sampler.sample`)."""
+        return self.sampler.sample(n, generator, batch)
 
     # --- checkpointing ---------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import RunError
-from .rundir import atomic_write_bytes
+from ..errors import RunError
+from ..rundir import atomic_write_bytes
 
 KEEP = 3
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
@@ -105,6 +105,20 @@ def save(directory: Path, step: int, payload: dict, keep: int = KEEP) -> Path:
     for _, old in list_checkpoints(directory)[keep:]:
         old.unlink(missing_ok=True)
     return path
+
+
+def save_run(directory: Path, trainer, cfg, timing: dict) -> Path:
+    """A full checkpoint of a run: nets, optimisers, every RNG state, the config, timings."""
+    payload = {"trainer": trainer.state_dict(), "rng": rng_state(trainer.gens.train), "config": cfg.to_dict()}
+    return save(directory, trainer.step, {**payload, "timing": timing})
+
+
+def write_weights(run_path: Path, trainer) -> None:
+    """The final generator.pt and discriminator.pt (state dicts), each written atomically."""
+    for name, net in (("generator.pt", trainer.g), ("discriminator.pt", trainer.d)):
+        buffer = io.BytesIO()
+        torch.save(net.state_dict(), buffer)
+        atomic_write_bytes(run_path / name, buffer.getvalue())
 
 
 def load_latest(directory: Path, map_location: str | torch.device = "cpu", warn=print) -> dict | None:

@@ -6,8 +6,8 @@ unless NVIDIA MPS is running. Kernels queued on different CUDA streams of one pr
 run side by side, so K runs in one process, each on its own stream, keep the GPU busier
 with no daemon to start.
 
-How: each run is its training loop as a generator (`suite.run_one_steps`, built on
-`train.train_steps`), which yields each time it has queued a stretch of steps (up to the
+How: each run is its training loop as a generator (`one.run_one_steps`, built on
+`core.loop.train_steps`), which yields each time it has queued a stretch of steps (up to the
 next log, eval or checkpoint boundary) and before it reads their losses. The driver
 advances the runs in turn, each under its own stream, so the other runs' queued steps are
 on the GPU while the host serves one. A host sync such as reading losses waits for the
@@ -36,23 +36,22 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import Callable, Generator, Hashable
+from collections.abc import Generator, Hashable
 from dataclasses import dataclass
 
 import torch
 
-from .config import RunConfig
-from .suite import Outcome, failed_outcome, outcome_line, run_label, run_one_steps
+from ..config import RunConfig, RunOptions
+from .one import Outcome, failed_outcome, run_one_steps
 
 
 @dataclass
 class _Run:
     key: Hashable
     cfg: RunConfig
-    out: object
+    options: RunOptions
     steps: Generator
     stream: object | None  # a torch.cuda.Stream on CUDA
-    debug: bool
     queued: object | None = None  # on CUDA, an event recorded after the last queued stretch
 
     def ready(self) -> bool:
@@ -77,11 +76,11 @@ class Interleaver:
     def __len__(self) -> int:
         return len(self.runs)
 
-    def add(self, key: Hashable, cfg: RunConfig, out, *, debug: bool = False, **kwargs) -> None:
-        """Start training `cfg` into `out` (kwargs as for `suite.run_one`, progress off)."""
-        kwargs["progress"] = False  # interleaved bars would be unreadable
-        steps = run_one_steps(cfg, out, debug=debug, **kwargs)
-        self.runs.append(_Run(key, cfg, out, steps, _stream_for(cfg), debug))
+    def add(self, key: Hashable, cfg: RunConfig, options: RunOptions, own_stream: bool = True) -> None:
+        """Start training `cfg` as `options` say; on CUDA on a stream of its own unless
+        `own_stream` is False (one run at a time needs none)."""
+        steps = run_one_steps(cfg, options)
+        self.runs.append(_Run(key, cfg, options, steps, _stream_for(cfg) if own_stream else None))
 
     def advance(self) -> list[tuple[Hashable, Outcome]]:
         """Advance by one stretch every run whose last stretch has finished on the device
@@ -112,7 +111,7 @@ class Interleaver:
         except StopIteration as stop:
             return stop.value
         except Exception as exc:  # this run's error is its own "failed" outcome
-            return failed_outcome(run.cfg, run.out, exc, run.debug)
+            return failed_outcome(run.cfg, run.options, exc)
         return None
 
     def close(self) -> None:
@@ -121,31 +120,3 @@ class Interleaver:
             with contextlib.suppress(Exception):
                 run.steps.close()
         self.runs.clear()
-
-
-def run_interleaved(
-    configs: list[RunConfig],
-    out,
-    streams: int,
-    *,
-    echo: Callable[[str], None] = print,
-    debug: bool = False,
-    **kwargs,
-) -> list[Outcome]:
-    """Train `configs` in this process, up to `streams` at once; outcomes in config order."""
-    n = len(configs)
-    pending = list(enumerate(configs, 1))
-    outcomes: dict[int, Outcome] = {}
-    active = Interleaver()
-    try:
-        while pending or len(active):
-            while pending and len(active) < streams:
-                i, cfg = pending.pop(0)
-                active.add(i, cfg, out, debug=debug, **kwargs)
-                echo(f"{run_label(i, n, cfg)}: started ({len(active)} at once)")
-            for i, outcome in active.advance():
-                outcomes[i] = outcome
-                echo(outcome_line(run_label(i, n, outcome.cfg), outcome))
-    finally:
-        active.close()
-    return [outcomes[i] for i in range(1, n + 1)]

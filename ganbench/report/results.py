@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .rundir import RunDir
+from ..data import DATASETS
+from ..rundir import RunDir
+from ..runs.plan import registered_variants
 
 ID_COLUMNS = ["dataset", "variant", "seed"]
 RUN_COLUMNS = ["status", "step", "steps", "reason", "d_loss", "g_loss", "wall_time_s", "steps_per_s"]
@@ -109,11 +111,8 @@ def collect(out: str | Path) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     # Datasets and variants in registry order (the order of `ganbench list`: cheapest
     # dataset first), anything unregistered (folder:PATH datasets) after, by name.
-    from ganbench.data import DATASETS
-    from ganbench.variants import VARIANTS
-
     d_order = {name: i for i, name in enumerate(DATASETS)}
-    v_order = {name: i for i, name in enumerate(VARIANTS)}
+    v_order = {name: i for i, name in enumerate(registered_variants())}
     df["_d"] = df["dataset"].map(lambda d: d_order.get(d, len(d_order)))
     df["_v"] = df["variant"].map(lambda v: v_order.get(v, len(v_order)))
     df = df.sort_values(["_d", "dataset", "_v", "variant", "seed"], kind="stable").drop(columns=["_d", "_v"])

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..rundir import atomic_write_bytes, read_json
 from .figures import make_figures
 from .results import collect
-from .rundir import atomic_write_bytes, read_json
 from .tables import aggregate, display_table, protocol_line
 
 STYLE = """

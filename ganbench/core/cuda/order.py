@@ -108,5 +108,5 @@ class OrderGuard:
             raise OrderError(
                 f"a training step created {worker_after - worker_before} autograd nodes on the device's "
                 f"worker thread, more than the ordering guard's margin ({self.margin}); raise "
-                "ganbench.autograd_order.MARGIN"
+                "ganbench.core.cuda.order.MARGIN"
             )

@@ -1,5 +1,5 @@
-"""Score a finished run directory again: rebuild G from config.json + generator.pt, evaluate,
-append the record at the run's step (what `ganbench eval` does)."""
+"""Score a finished run directory again (what `ganbench eval` does): rebuild G alone from
+config.json + generator.pt, score its Sampler, append the record at the run's step."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from pathlib import Path
 import torch
 
 from ..config import RunConfig
+from ..core.samples import Sampler
 from ..data import load_dataset
 from ..errors import RunError
+from ..nets import build_generator
 from ..rundir import RunDir
-from ..trainer import Trainer
+from .plan import get_variant
 
 
 def load_run_config(run: RunDir) -> RunConfig:
@@ -37,25 +39,23 @@ def run_step(run: RunDir, cfg: RunConfig) -> int:
 
 def evaluate_run_dir(path: Path, evaluator, *, device: str, data_root=None, eval_samples: int | None = None):
     """(step, record) after appending {"type": "eval", "step": step, **record} to metrics.jsonl."""
-    from ganbench.variants import get_variant
-
     run = RunDir.at(path)
     cfg = load_run_config(run)
     cfg = dataclasses.replace(cfg, device=device, eval_samples=eval_samples or cfg.eval_samples)
+    variant = get_variant(cfg.variant)
     # Scoring reads only the reference split; a one-item training split keeps Stacked
     # MNIST's 1.2 GB of training images out of memory.
     data = load_dataset(cfg.dataset, data_root, cfg.device, limit=1)
-    trainer = Trainer(cfg, get_variant(cfg.variant), data)
+    g = build_generator(variant.arch, cfg.z_dim, data.shape, variant.g_norm).to(cfg.device)
     try:
-        state = torch.load(run.path / "generator.pt", map_location=cfg.device, weights_only=True)
-        trainer.g.load_state_dict(state)
+        g.load_state_dict(torch.load(run.path / "generator.pt", map_location=cfg.device, weights_only=True))
     except Exception as exc:  # truncated file, another architecture, ...
         raise RunError(f"{run.path / 'generator.pt'} does not load into this run's generator ({exc})") from exc
-    trainer.step = run_step(run, cfg)
+    step = run_step(run, cfg)
     run.lock()  # refuses while a training process holds the run
     try:
-        record = evaluator(trainer, data, cfg)
-        run.append_metrics({"type": "eval", "step": trainer.step, **record})
+        record = evaluator(Sampler(g, cfg.z_dim, torch.device(cfg.device), cfg.eval_seed), data, cfg)
+        run.append_metrics({"type": "eval", "step": step, **record})
     finally:
         run.unlock()
-    return trainer.step, record
+    return step, record

@@ -13,8 +13,8 @@ from .tables import DIRECTIONS, aggregate
 
 def final_class_counts(runs: pd.DataFrame, dataset: str, seed: int) -> dict:
     """{variant: class counts of the final evaluation} for one dataset and seed, where recorded."""
+    from ..rundir import read_jsonl
     from .results import final_records
-    from .rundir import read_jsonl
 
     counts = {}
     for _, run in runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)].iterrows():

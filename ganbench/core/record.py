@@ -1,0 +1,82 @@
+"""What a run directory says about the run in it: config.json's record, and whether a
+directory holds this run, finished or not, or another one.
+
+`existing_state` is the one place that decides "is this run done, unfinished, or
+different?": the training loop asks it on a resume, and the suite's scheduler (runs/)
+asks it before starting a run.
+"""
+
+from __future__ import annotations
+
+from .. import provenance
+from ..config import RunConfig, diff
+from ..data import Dataset, get_dataset_spec
+from ..errors import ConfigMismatch
+from ..rundir import RunDir
+from ..spec import Variant
+
+FINISHED = ("done", "diverged")
+
+
+def config_record(cfg: RunConfig, variant: Variant, data: Dataset) -> dict:
+    return {
+        "config": cfg.to_dict(),
+        "variant": {"name": variant.name, "paper": variant.paper, **variant.hyperparameters()},
+        "dataset": {
+            "name": data.name,
+            "kind": data.kind,
+            "shape": list(data.shape),
+            "train_size": len(data) or None,
+            "reference_split": data.reference_split,
+            "source": data.source,
+            "citation": get_dataset_spec(data.name).citation,
+        },
+        "environment": provenance.environment(cfg.device),
+    }
+
+
+def resumed_record(stored: dict | None, fresh: dict, step: int) -> dict:
+    """A resumed run's config.json: it keeps the environment the run started in (library
+    versions, git commit, device) and lists under "resumes" each step it went on from and
+    the environment it went on in."""
+    if not stored or "environment" not in stored:
+        return fresh
+    resumes = [*stored.get("resumes", []), {"step": step, "environment": fresh["environment"]}]
+    return {**fresh, "environment": stored["environment"], "resumes": resumes}
+
+
+def existing_state(run_dir: RunDir, cfg: RunConfig) -> str:
+    """'new', 'done' (done or diverged), 'unfinished', or 'different' (another config)."""
+    stored = run_dir.read_config()
+    if stored is None:
+        return "new"
+    if diff(stored.get("config", {}), cfg):
+        return "different"
+    status = (run_dir.read_status() or {}).get("status")
+    return "done" if status in FINISHED else "unfinished"
+
+
+def refuse_different(run_dir: RunDir, cfg: RunConfig) -> None:
+    """ConfigMismatch (exit 2) if the directory holds a run with another config."""
+    stored = run_dir.read_config()
+    fields = diff(stored.get("config", {}), cfg) if stored is not None else []
+    if fields:
+        raise ConfigMismatch(
+            f"{run_dir.path} holds a run with a different config (differs in: {', '.join(fields)}); "
+            "use another --out, or --overwrite to replace it"
+        )
+
+
+def timing_fields(timing: dict, trainer) -> dict:
+    """status.json's timings of a run, and how its steps ran."""
+    train_s, eval_s = timing["train_s"], timing["eval_s"]
+    return {
+        "train_time_s": round(train_s, 3),
+        "eval_time_s": round(eval_s, 3),
+        "wall_time_s": round(train_s + eval_s, 3),
+        "steps_per_s": round(trainer.step / train_s, 3) if train_s > 0 else None,
+        # how the steps ran, and why: "cuda-graph", or "eager" with the reason (CPU,
+        # --no-cuda-graph, or a failed capture's error)
+        "step_mode": trainer.step_mode,
+        "step_mode_reason": trainer.step_mode_reason,
+    }

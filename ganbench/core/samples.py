@@ -1,0 +1,97 @@
+"""What a generator produces: the `Sampler` an evaluator scores, and samples.png.
+
+A `Sampler` is the generator net and how to feed it, nothing else: evaluators score it
+without the discriminator, the optimisers or a `Trainer`, so `ganbench eval` builds only
+G, and a generator made elsewhere can be scored the same way.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..data import Dataset
+from ..rundir import atomic_write_bytes, private_tmp
+from ..seeding import eval_generator
+
+GRID_IMAGES = 64  # an 8x8 grid
+SCATTER_POINTS = 2500  # the 2-D protocol's sample count
+
+
+@dataclass
+class Sampler:
+    """A generator and its noise: `sample(n)` gives n samples on the CPU, G in eval mode.
+
+    Noise is N(0, I), drawn on the CPU and moved, so the samples for a given eval seed are
+    the same whatever device runs G. Without an explicit generator, every call draws from
+    a fresh evaluation stream (`seeding.eval_generator`): the same latent draws at every
+    evaluation, for every variant and seed, independent of the training stream.
+    """
+
+    g: nn.Module
+    z_dim: int
+    device: torch.device
+    eval_seed: int = 0
+
+    def eval_generator(self) -> torch.Generator:
+        return eval_generator(self.eval_seed)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, batch: int = 500) -> Tensor:
+        generator = generator if generator is not None else self.eval_generator()
+        was_training = self.g.training
+        self.g.eval()
+        try:
+            chunks = []
+            for start in range(0, n, batch):
+                m = min(batch, n - start)
+                z = torch.randn(m, self.z_dim, generator=generator)
+                chunks.append(self.g(z.to(self.device)).float().cpu())
+            return torch.cat(chunks)
+        finally:
+            self.g.train(was_training)
+
+
+def write_samples(sampler: Sampler, data: Dataset, path: Path, title: str = "") -> None:
+    """An 8x8 image grid, or a scatter of generated points over the mode centres."""
+    if data.kind == "images":
+        from torchvision.utils import save_image  # imports all of torchvision: only when needed
+
+        images = sampler.sample(GRID_IMAGES)  # (64, C, H, W) in [-1, 1]
+        tmp = private_tmp(path, ".png")
+        save_image(images.add(1).div(2).clamp(0, 1), tmp, nrow=8, padding=2)
+        tmp.replace(path)
+    else:
+        points = sampler.sample(SCATTER_POINTS)  # (2500, 2)
+        centres = data.extras.get("centres", torch.empty(0, 2))
+        atomic_write_bytes(path, scatter_points_png(points.numpy(), centres.numpy(), title))
+
+
+def scatter_points_png(points: np.ndarray, centres: np.ndarray, title: str = "") -> bytes:
+    """Generated 2-D points over the true mode centres, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
+    finite = np.isfinite(points).all(axis=1)
+    ax.scatter(points[finite, 0], points[finite, 1], s=2, alpha=0.4, color="tab:blue", label="generated")
+    if len(centres):
+        ax.scatter(centres[:, 0], centres[:, 1], s=40, marker="x", color="tab:red", label="mode centres")
+        span = np.abs(centres).max() * 1.5 + 0.5
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
