@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganbench import losses, provenance
-from ganbench.config import RunConfig
+from ganbench.config import RunConfig, resolve_device
 from ganbench.core.step import Trainer
 from ganbench.data import data_root as resolve_root
 from ganbench.data import load_dataset
@@ -56,7 +56,7 @@ from ganbench.errors import UsageError
 from ganbench.nets import build_nets, dcgan_init_
 from ganbench.report.results import find_run_dirs
 from ganbench.rundir import RunDir
-from ganbench.runs.plan import resolve, resolve_device
+from ganbench.runs.plan import resolve
 from ganbench.seeding import seed_everything
 from ganbench.variants import VARIANTS, get_variant, variant_names
 

@@ -31,11 +31,11 @@ import torch
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
-from ganbench.config import RunConfig
+from ganbench.config import RunConfig, resolve_device
 from ganbench.core.step import Trainer
 from ganbench.data import load_dataset
 from ganbench.errors import UsageError
-from ganbench.runs.plan import resolve, resolve_device
+from ganbench.runs.plan import resolve
 from ganbench.seeding import seed_everything
 from ganbench.variants import VARIANTS, get_variant, variant_names
 

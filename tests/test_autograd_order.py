@@ -149,7 +149,7 @@ def test_a_step_that_creates_more_worker_nodes_than_the_margin_is_an_error(monke
             assert autograd_order.training_thread_seq() > autograd_order.worker_seq(torch.device("cpu"))
         with guard.step():
             burn_worker(worker, 10)
-        with pytest.raises(autograd_order.OrderError, match="raise ganbench.autograd_order.MARGIN"):
+        with pytest.raises(autograd_order.OrderError, match="raise ganbench.core.cuda.order.MARGIN"):
             with guard.step():
                 burn_worker(worker, 200)
 

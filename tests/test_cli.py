@@ -139,7 +139,7 @@ def test_a_seed_or_dataset_named_twice_is_one_run(tmp_path):
 
 
 def test_debug_shows_the_traceback(tmp_path, monkeypatch):
-    monkeypatch.setattr("ganbench.suite.plan", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr("ganbench.cli.run.plan", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     quiet = invoke("run", "dcgan", "--out", tmp_path)
     assert_one_line_error(quiet, 1, "boom", "--debug")
     loud = invoke("run", "dcgan", "--out", tmp_path, "--debug")

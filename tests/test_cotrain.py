@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from support import assert_same_run, requires_mnist, run_files, tiny_config
 
 from ganbench.cli import cli
+from ganbench.config import RunOptions
 from ganbench.core.step import Trainer
 from ganbench.rundir import RunDir
 from ganbench.runs.interleave import Interleaver
@@ -144,7 +145,7 @@ def test_an_interrupt_marks_every_run_resumable_and_the_resume_ends_where_an_unb
 def test_closing_a_run_before_its_end_marks_it_interrupted_and_unlocks_it(tmp_path):
     cfg = tiny_config("dcgan", "ring8", steps=40, log_every=10)
     active = Interleaver()
-    active.add(0, cfg, tmp_path)
+    active.add(0, cfg, RunOptions(out=tmp_path, progress=False))
     assert active.advance() == [] and active.advance() == []
     run = run_dir(tmp_path, cfg)
     assert run.is_locked()
@@ -177,7 +178,7 @@ def test_only_runs_whose_queued_steps_have_finished_are_advanced_and_the_driver_
     active = Interleaver()
     slow, fast = FakeEvent(), FakeEvent(done=True)
     for key, event in (("slow", slow), ("fast", fast)):
-        run = _Run(key, None, None, stretches(key), None, False)
+        run = _Run(key, None, None, stretches(key), None)
         run.queued = event
         active.runs.append(run)
     active.advance()
@@ -227,7 +228,7 @@ def test_on_cuda_each_run_advances_under_its_own_stream_and_marks_its_queued_wor
         return key
 
     active = Interleaver()
-    active.runs = [_Run(k, None, None, stretches(k), f"stream-{k}", False) for k in ("a", "b")]
+    active.runs = [_Run(k, None, None, stretches(k), f"stream-{k}") for k in ("a", "b")]
     active.advance()
     assert seen == [("a", "stream-a"), ("b", "stream-b")] and current == [None]
     assert [(run.queued, s) for run, s in zip(active.runs, ("stream-a", "stream-b"), strict=True)] == [

@@ -12,7 +12,7 @@ next log, eval or checkpoint boundary) and before it reads their losses. The dri
 advances the runs in turn, each under its own stream, so the other runs' queued steps are
 on the GPU while the host serves one. A host sync such as reading losses waits for the
 run's own stream only. On CUDA the driver marks the end of each queued stretch with an
-event and advances only runs whose stretch has finished, so a slow run (WGAN-GP's five
+event and advances only runs whose stretch has finished, so a slow run (one with five
 critic steps) does not hold up the host while faster runs' streams sit idle.
 
 What stays the same as a run alone:

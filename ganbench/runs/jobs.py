@@ -6,7 +6,7 @@ or CUDA context is inherited from the parent), each train one run at a time, or 
 - CPU: every run keeps its config's `cpu_threads` (1 by default), so its numbers are
   bit-for-bit those it gives when run alone; N jobs of T threads want N*T cores.
 - CUDA: every run gets a fresh process, the job slot's process retiring after each run.
-  On an H100, a WGAN-GP run that followed another run in the same process drifted from
+  On an H100, a gradient-penalty run (five critic steps) that followed another run in the same process drifted from
   the same run done in a fresh process (max weight difference 0.2 after 60 steps), while
   fresh processes agreed to the bit. The cause, found later, is autograd's thread-local
   node numbering, and the trainer now pins the order (autograd_order.py; reproduced and

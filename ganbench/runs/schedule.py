@@ -8,7 +8,7 @@ Layouts are slots, and the loop is the same for all of them:
   time or K interleaved (jobs.py).
 
 The loop fills every free slot from the pending runs, in order, then waits for runs to
-end; a finished run is skipped before any slot sees it (`one.decide`); a run's error is
+end; a finished run is skipped before any slot sees it; a run's error is
 its own "failed" outcome; Ctrl-C (or any error here) stops every slot, whose runs are
 marked "failed: interrupted" and stay resumable. One line per run as it ends, and one as
 it starts wherever several run at once.
@@ -21,11 +21,12 @@ import multiprocessing as mp
 import os
 
 from ..config import RunConfig, RunOptions
+from ..core.record import existing_state
 from ..data import reuse_loaded
-from ..errors import GanbenchError, UsageError
+from ..errors import UsageError
 from .interleave import Interleaver
 from .jobs import ProcessSlot, gpu_slots
-from .one import SKIPPED, Outcome, decide, failed_outcome, on_cuda, outcome_line, run_dir_of, run_label
+from .one import SKIPPED, Outcome, on_cuda, outcome_line, run_dir_of, run_label
 
 
 class LocalSlot:
@@ -115,7 +116,7 @@ def _schedule(configs: list[RunConfig], options: RunOptions, slots: list) -> lis
             for slot in slots:
                 while pending and slot.free():
                     i, cfg = pending.pop(0)
-                    skipped = _skip_or_refuse(cfg, options)
+                    skipped = _skip_finished(cfg, options)
                     if skipped is not None:
                         finish(i, skipped)
                         continue
@@ -136,14 +137,13 @@ def _schedule(configs: list[RunConfig], options: RunOptions, slots: list) -> lis
     return [outcomes[i] for i in range(1, n + 1)]
 
 
-def _skip_or_refuse(cfg: RunConfig, options: RunOptions) -> Outcome | None:
-    """The outcome of a run that needs no slot: finished already, or refused (locked,
-    another config, unfinished without --resume). None: it needs training."""
-    try:
-        if decide(run_dir_of(cfg, options), cfg, options) == "skip":
-            return Outcome(cfg, run_dir_of(cfg, options), "skipped", SKIPPED)
-    except GanbenchError as exc:
-        return failed_outcome(cfg, options, exc)
+def _skip_finished(cfg: RunConfig, options: RunOptions) -> Outcome | None:
+    """A finished run's "skipped" outcome, decided before any slot (or process) is spent on
+    it; None for every other run, which its slot hands to `one.decide` (lock, config,
+    resume checks and their errors are the run's own)."""
+    run_dir = run_dir_of(cfg, options)
+    if not options.overwrite and existing_state(run_dir, cfg) == "done":
+        return Outcome(cfg, run_dir, "skipped", SKIPPED)
     return None
 
 

@@ -1,6 +1,6 @@
 """Keep a CUDA run's backward order independent of what ran before it in the process.
 
-The hazard (seen on an H100: a WGAN-GP run that followed another run in the same process
+The hazard (seen on an H100: a gradient-penalty run that followed another run in the same process
 ended 0.2 away, in weights, from the same run in a fresh process, after 60 steps):
 
 - Autograd numbers each node it creates (`Node._sequence_nr()`) from a counter that is
@@ -16,7 +16,7 @@ ended 0.2 away, in weights, from the same run in a fresh process, after 60 steps
   start near 0 and the two ranges overlap; after another run, the training thread's
   counter is far ahead.
 - A different order sums the same gradients in a different order, the sums round
-  differently, and WGAN-GP amplifies the difference.
+  differently, and a gradient penalty amplifies the difference.
 
 On a CPU, every node is created and run on the training thread, so the order never
 depends on history (CPU runs are bit-identical in any order; tested). A test reproduces
@@ -38,7 +38,7 @@ import contextlib
 
 import torch
 
-# Nodes the worker may create in one step. A WGAN-GP step with a DCGAN-sized critic
+# Nodes the worker may create in one step. A gradient-penalty step with the image nets' conv critic
 # creates a few hundred; burning this many on the training thread takes ~0.1 s and is
 # needed only when the worker's counter is ahead (a fresh process, at the first step).
 MARGIN = 1 << 14
