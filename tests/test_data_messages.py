@@ -6,12 +6,16 @@ abort, and the real console is what a user sees."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from PIL import Image
+from support import requires_mnist
 
 from ganbench.cli import cli
 from ganbench.data import data_root
@@ -66,6 +70,94 @@ def one_line_result(result) -> str:
     assert result.exit_code == 1, (result.exit_code, result.output)
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output, result.output
     return lines[0]
+
+
+@requires_mnist
+@pytest.mark.parametrize("dataset", ["mnist", "stacked-mnist"])
+def test_a_truncated_mnist_gz_is_named_with_what_to_do(tmp_path, dataset):
+    root = mnist_copy(tmp_path, train_images_idx3_ubyte=truncated_images())
+    line = one_line(ganbench(run_args(dataset, root, tmp_path / "out"), tmp_path / "cache"))
+    assert str(root / "MNIST" / "raw" / f"{IMAGES}.gz") in line, line
+    assert "truncated" in line and "replace it" in line, line
+
+
+@requires_mnist
+def test_a_mnist_file_that_is_not_gzip_is_named_with_what_to_do(tmp_path):
+    root = mnist_copy(tmp_path, train_images_idx3_ubyte=b"\x14\xbe" + b"\x00" * 500)
+    line = one_line(ganbench(run_args("mnist", root, tmp_path / "out"), tmp_path / "cache"))
+    assert str(root / "MNIST" / "raw" / f"{IMAGES}.gz") in line and "not a gzip file" in line, line
+    assert "replace it" in line and "b'\\x14" not in line, line
+
+
+@requires_mnist
+def test_a_failed_unpack_leaves_no_temporary_file_in_the_cache(tmp_path):
+    root = mnist_copy(tmp_path, train_images_idx3_ubyte=truncated_images())
+    one_line(ganbench(run_args("mnist", root, tmp_path / "out"), tmp_path / "cache"))
+    left = [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert not [name for name in left if ".tmp" in name], left
+
+
+@requires_mnist
+def test_debug_shows_the_traceback_of_a_truncated_gz(tmp_path):
+    root = mnist_copy(tmp_path, train_images_idx3_ubyte=truncated_images())
+    proc = ganbench([*run_args("mnist", root, tmp_path / "out"), "--debug"], tmp_path / "cache")
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" in proc.stderr and "EOFError" in proc.stderr and "truncated" in proc.stderr, proc.stderr
+
+
+@requires_mnist
+def test_a_truncated_unpacked_idx_file_is_named(tmp_path):
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    with gzip.open(data_root(None) / "MNIST" / "raw" / f"{IMAGES}.gz") as f:
+        (raw / IMAGES).write_bytes(f.read(100_000))
+    for name in FILES[1:]:
+        (raw / name).write_bytes(b"")
+    result = CliRunner().invoke(cli, run_args("mnist", tmp_path / "data", tmp_path / "out"))
+    line = one_line_result(result)
+    assert str(raw / IMAGES) in line and "truncated" in line and "replace it" in line, line
+
+
+@requires_mnist
+def test_an_unwritable_cache_is_named_before_anything_is_unpacked(tmp_path, monkeypatch):
+    root = mnist_copy(tmp_path)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("GANBENCH_CACHE", str(blocker / "cache"))
+    line = one_line_result(CliRunner().invoke(cli, run_args("mnist", root, tmp_path / "out")))
+    assert "cache folder" in line and str(blocker / "cache") in line and "set GANBENCH_CACHE" in line, line
+
+
+@requires_mnist
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_cache_is_named_with_what_to_do(tmp_path, monkeypatch):
+    root = mnist_copy(tmp_path)
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o555)
+    monkeypatch.setenv("GANBENCH_CACHE", str(cache))
+    try:
+        line = one_line_result(CliRunner().invoke(cli, run_args("mnist", root, tmp_path / "out")))
+    finally:
+        cache.chmod(0o755)
+    assert "cache folder" in line and str(cache) in line and "set GANBENCH_CACHE" in line, line
+
+
+def test_faces_with_an_unwritable_cache_fail_before_decoding(tmp_path, monkeypatch):
+    import ganbench.data.images as images
+
+    faces = tmp_path / "data" / "faces" / "few"
+    faces.mkdir(parents=True)
+    for i in range(4):
+        Image.new("RGB", (40, 48), (60 * i, 20, 90)).save(faces / f"{i}.png")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("GANBENCH_CACHE", str(blocker / "cache"))
+    decoded = []
+    real = images.center_crop_resize
+    monkeypatch.setattr(images, "center_crop_resize", lambda path, size: decoded.append(path) or real(path, size))
+    line = one_line_result(CliRunner().invoke(cli, run_args("faces", tmp_path / "data", tmp_path / "out")))
+    assert "cache folder" in line and str(blocker / "cache") in line and "set GANBENCH_CACHE" in line, line
+    assert decoded == []
 
 
 def test_an_end_of_file_no_reader_caught_is_an_error_not_an_abort(tmp_path, monkeypatch):
