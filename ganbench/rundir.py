@@ -10,7 +10,9 @@
   checkpoints/    step_XXXXXXXX.pt, written atomically, the last few kept
 
 Every whole-file write goes to a temporary file first and is renamed into place, so a
-crash leaves either the old file or the new one, never half of one.
+crash leaves either the old file or the new one, never half of one. An append that a crash
+cuts short leaves a torn last line; the next append first moves it to metrics.jsonl.torn, so
+every record starts on a fresh line and metrics.jsonl stays one complete JSON object a line.
 """
 
 from __future__ import annotations
@@ -71,6 +73,47 @@ def read_json(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+TORN_SUFFIX = ".torn"
+
+
+def _last_line_start(f, end: int, block: int = 1 << 16) -> int:
+    """The offset just after the last newline before `end` in the binary file `f` (0: none)."""
+    pos = end
+    while pos > 0:
+        n = min(block, pos)
+        pos -= n
+        f.seek(pos)
+        i = f.read(n).rfind(b"\n")
+        if i >= 0:
+            return pos + i + 1
+    return 0
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append `line` and a newline to `path` and flush it to disk before returning.
+
+    A crash mid-append leaves a last line with no newline. Writing straight after it would
+    glue the new line onto the torn one, and readers would skip both; so a torn tail is first
+    appended to `<path>.torn` (kept for inspection, not read by anything) and cut off.
+    """
+    with open(path, "a+b") as f:
+        end = f.seek(0, os.SEEK_END)
+        if end:
+            f.seek(end - 1)
+            if f.read(1) != b"\n":
+                start = _last_line_start(f, end)
+                f.seek(start)
+                torn = f.read()
+                with open(path.with_name(path.name + TORN_SUFFIX), "ab") as aside:
+                    aside.write(torn + b"\n")
+                    aside.flush()
+                    os.fsync(aside.fileno())
+                f.truncate(start)
+        f.write(line.encode() + b"\n")  # "a" mode: lands at the end, wherever the seeks left us
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -176,7 +219,15 @@ class RunDir:
             return False
 
     # --- files ---------------------------------------------------------------------
-    OUTPUTS = ("config.json", "metrics.jsonl", "status.json", "samples.png", "generator.pt", "discriminator.pt")
+    OUTPUTS = (
+        "config.json",
+        "metrics.jsonl",
+        "metrics.jsonl" + TORN_SUFFIX,
+        "status.json",
+        "samples.png",
+        "generator.pt",
+        "discriminator.pt",
+    )
 
     def clear(self) -> None:
         """Remove every output of an earlier run in this directory (not the lock)."""
@@ -201,12 +252,8 @@ class RunDir:
         atomic_write_json(self.status_path, {"status": state, "updated": time.time(), **fields})
 
     def append_metrics(self, record: dict) -> None:
-        """Append one record and flush it to disk before returning."""
-        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
-        with open(self.metrics_path, "a") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        """Append one record on a line of its own and flush it to disk before returning."""
+        append_line(self.metrics_path, json.dumps(record, sort_keys=True, allow_nan=True))
 
     def read_metrics(self) -> list[dict]:
         return read_jsonl(self.metrics_path)

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..errors import GanbenchError
+from ..errors import GanbenchError, RunError
 
 
 def _one_line(text: str) -> str:
@@ -21,6 +21,19 @@ def _one_line(text: str) -> str:
 
 class Group(click.Group):
     """A click group whose errors are one line on stderr and a meaningful exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EOFError as exc:
+            # click takes an EOFError for stdin closed at a prompt and turns it into a bare
+            # "aborted" (with --debug too). ganbench never prompts: here it is a file that ends
+            # early (a truncated gzip, pickle or checkpoint) that no reader caught.
+            detail = f"EOFError: {_one_line(exc)}" if _one_line(exc) else "EOFError"
+            raise RunError(
+                f"a file ended early ({detail}); it is truncated: rerun with --debug to see which, "
+                "then replace or delete it"
+            ) from exc
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = list(sys.argv[1:] if args is None else args)

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ..errors import UsageError
+from ..errors import RunError, UsageError
+from ..rundir import private_tmp
 
 DATA_ENV = "GANBENCH_DATA"
 CACHE_ENV = "GANBENCH_CACHE"
@@ -28,6 +29,23 @@ CACHE_ENV = "GANBENCH_CACHE"
 def default_cache_dir() -> Path:
     """Where downloads and decoded caches go: $GANBENCH_CACHE, else ~/.cache/ganbench."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ganbench")
+
+
+def writable_cache_dir(path: Path, what: str) -> Path:
+    """`path` (a folder under the cache), created and known to take new files. Called before
+    the slow work whose result is kept there, so an unwritable cache fails at once, saying so,
+    not after the work. `what` names that result ("the decoded images")."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = private_tmp(path / "write-test")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(
+            f"the cache folder {path} is not writable ({exc.strerror or exc}), so {what} cannot be kept there; "
+            f"set {CACHE_ENV} to a writable folder"
+        ) from exc
+    return path
 
 
 def data_root(explicit: str | os.PathLike | None) -> Path | None:

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import RunError
 from ..rundir import atomic_write_bytes
-from . import Dataset, default_cache_dir
+from . import Dataset, default_cache_dir, writable_cache_dir
 from .mnist import to_unit_range
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -71,13 +71,13 @@ def load_folder(folder: Path, size: int, progress_label: str = "") -> torch.Tens
             return torch.load(cache, weights_only=True)
         except Exception:  # a torn cache file: decode again
             cache.unlink(missing_ok=True)
+    writable_cache_dir(cache.parent, "the decoded images")  # before decoding them, not after
     from tqdm.auto import tqdm
 
     images = torch.empty((len(files), 3, size, size), dtype=torch.uint8)
     bar = tqdm(files, desc=f"decoding {progress_label or folder.name}", unit="img", leave=False, disable=None)
     for i, p in enumerate(bar):
         images[i] = center_crop_resize(p, size)
-    cache.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save(images, buf)
     atomic_write_bytes(cache, buf.getvalue())

@@ -3,7 +3,9 @@
 Where the files come from, in order:
 1. `--data-root DIR` or $GANBENCH_DATA: a folder holding MNIST/raw/ with the four idx
    files, gzipped or not. Gzipped files are unpacked once into the cache, because
-   torchvision reads only unpacked ones when it is not downloading.
+   torchvision reads only unpacked ones when it is not downloading. A damaged file (a
+   truncated .gz, one that is not gzip, an idx file shorter than its header says) is an
+   error naming it; an unwritable cache is one naming the cache, before anything is unpacked.
 2. torchvision's own download (`download=True`) into the cache folder, when online.
 The training split (60,000) is the training data; the test split (10,000) is the metrics'
 reference, as in Lucic et al. 2018 ("Are GANs Created Equal?").
@@ -12,14 +14,17 @@ reference, as in Lucic et al. 2018 ("Are GANs Created Equal?").
 from __future__ import annotations
 
 import gzip
+import math
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import torch
 
-from ..errors import DataUnavailable
+from ..errors import DataUnavailable, RunError
 from ..rundir import atomic_write_bytes, private_tmp
-from . import Dataset, DatasetSpec, default_cache_dir, register_dataset
+from . import Dataset, DatasetSpec, default_cache_dir, register_dataset, writable_cache_dir
 
 FILES = (
     "train-images-idx3-ubyte",
@@ -57,23 +62,23 @@ def torchvision_root(root: Path | None) -> Path:
         if raw is None:
             continue
         if all((raw / f).exists() for f in FILES):
+            for f in FILES:
+                _check_idx(raw / f, raw / f)
             return candidate
         # Unpack into the cache, keyed by the source folder's files and sizes.
         unpacked_root = default_cache_dir() / "mnist-unpacked"
         unpacked = unpacked_root / "MNIST" / "raw"
-        unpacked.mkdir(parents=True, exist_ok=True)
+        stale = []
         for f in FILES:
-            target = unpacked / f
             src = raw / f if (raw / f).exists() else raw / f"{f}.gz"
-            stamp = unpacked / f"{f}.source"
             key = f"{src.resolve()}:{src.stat().st_size}:{src.stat().st_mtime_ns}"
-            if target.exists() and stamp.exists() and stamp.read_text() == key:
-                continue
-            tmp = private_tmp(target)
-            opener = gzip.open if src.suffix == ".gz" else open
-            with opener(src, "rb") as fin, open(tmp, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-            tmp.replace(target)
+            stamp = unpacked / f"{f}.source"
+            if not ((unpacked / f).exists() and stamp.exists() and stamp.read_text() == key):
+                stale.append((src, unpacked / f, stamp, key))
+        if stale:  # before unpacking anything: a read-only cache must not fail halfway
+            writable_cache_dir(unpacked, "the unpacked MNIST files")
+        for src, target, stamp, key in stale:
+            _unpack(src, target)
             atomic_write_bytes(stamp, key.encode())
         return unpacked_root
     # Nothing on disk: let torchvision download into the cache (needs internet).
@@ -87,6 +92,55 @@ def torchvision_root(root: Path | None) -> Path:
             f"MNIST is not available ({where}; download failed: {_short(exc)}): {HOW_TO_GET}"
         ) from exc
     return target
+
+
+def _unpack(src: Path, target: Path) -> None:
+    """`src` (gzipped or not) copied to `target` through a private temporary file, checked as
+    an idx file before it is renamed into place; a failure leaves no temporary file behind."""
+    tmp = private_tmp(target)
+    try:
+        with open(tmp, "wb") as fout:
+            with gzip.open(src, "rb") if src.suffix == ".gz" else open(src, "rb") as fin:
+                shutil.copyfileobj(fin, fout)
+        _check_idx(tmp, src)
+        tmp.replace(target)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # BadGzipFile is an OSError: caught first
+        raise RunError(f"MNIST file {src} {_gzip_problem(src, exc)}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+REPLACE = "replace it with a complete copy (or delete it and run once with internet access to download MNIST again)"
+
+
+def _gzip_problem(src: Path, exc: Exception) -> str:
+    with open(src, "rb") as f:
+        magic = f.read(2)
+    if magic != b"\x1f\x8b":
+        return f"is not a gzip file; replace it with the gzipped original, or put the unpacked {src.stem} beside it"
+    if isinstance(exc, EOFError):
+        return f"is truncated (its gzip stream ends early, as an interrupted download or copy leaves it); {REPLACE}"
+    return f"is damaged (gzip: {_short(exc)}); {REPLACE}"
+
+
+def _check_idx(path: Path, shown: Path) -> None:
+    """Refuse an unpacked file that is not a whole idx file of uint8: torchvision's own errors
+    ("AssertionError", a shape that does not fit) name no file. `shown` is the file the user
+    has: `path` itself, or the .gz it was unpacked from."""
+    ndim = 3 if "idx3" in shown.name else 1
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4 + 4 * ndim)
+    if len(head) < 4 + 4 * ndim or head[:4] != bytes([0, 0, 8, ndim]):
+        problem = "does not hold an MNIST idx file (its header is wrong)"
+    else:
+        expected = len(head) + math.prod(struct.unpack(f">{ndim}I", head[4:]))
+        if size == expected:
+            return
+        what = "is truncated" if size < expected else "is too long"
+        unpacked = " unpacked" if shown != path else ""
+        problem = f"{what} ({size:,} bytes{unpacked} where its header says {expected:,})"
+    raise RunError(f"MNIST file {shown} could not be read: it {problem}; {REPLACE}")
 
 
 def _short(exc: Exception) -> str:
