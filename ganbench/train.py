@@ -147,7 +147,7 @@ def _train_locked(cfg, variant, run_dir, evaluator, data_root, data, resume, pro
     torch.set_num_threads(cfg.cpu_threads)
     seed_everything(cfg.seed, cfg.deterministic)
     if data is None:
-        data = load_dataset(cfg.dataset, data_root, cfg.device, cfg.data_limit)
+        data = load_dataset(cfg.dataset, data_root, cfg.device, cfg.data_limit, image_size=cfg.image_size)
     if len(data) and cfg.batch_size > len(data):
         raise UsageError(
             f"batch size {cfg.batch_size} is larger than the dataset ({len(data)} items); lower --batch-size"

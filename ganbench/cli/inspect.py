@@ -40,7 +40,9 @@ def list_cmd() -> None:
         click.echo(f"  {'':<13} {spec.citation}")
         click.echo(f"  {'':<13} {avail}")
     for prefix in DATASET_FACTORIES:
-        click.echo(f"  {prefix + ':PATH':<13} any folder of images (png, jpg, ...), benchmarked like faces")
+        from ..data.folder import SUMMARY
+
+        click.echo(f"  {prefix + ':PATH':<13} {SUMMARY}")
     click.echo("\nProfiles (steps for 2-D points / images)")
     for name, kinds in PROFILES.items():
         click.echo(f"  {name:<6} {kinds['points']['steps']} / {kinds['images']['steps']}")

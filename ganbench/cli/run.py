@@ -24,7 +24,10 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     "datasets",
     type=CommaList(str),
     multiple=True,
-    help=f"Dataset name(s), comma-separated. [default: {DEFAULT_DATASET}]",
+    help=f"Dataset name(s), comma-separated. [default: {DEFAULT_DATASET}] folder:PATH is any folder of images: "
+    "gray stays 1 channel, colour is RGB; resized to --image-size; with train/ and test/ (or val/) subfolders "
+    "it trains on train/ and scores against test/, else against a seeded 10% held out. It is scored by the "
+    "Inception metrics only, which are off on a CPU unless --inception is passed (see `ganbench list`).",
 )
 @click.option(
     "--seed",
@@ -55,6 +58,17 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 )
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
 @click.option("--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only.")
+@click.option(
+    "--image-size",
+    type=click.IntRange(8, 512),
+    help="folder:PATH only: the side its images are center-cropped and resized to, an even number. "
+    "[default: the images' own side when all are one square size up to 128, else 64]",
+)
+@click.option(
+    "--strict-images",
+    is_flag=True,
+    help="folder:PATH: fail when an image file does not decode, instead of skipping it with a warning.",
+)
 @click.option("--cpu-threads", type=click.IntRange(min=1), help="Torch threads per run on a CPU. [default: 1]")
 @click.option(
     "--out",
@@ -106,6 +120,8 @@ def run_cmd(
     eval_samples,
     checkpoint_every,
     data_limit,
+    image_size,
+    strict_images,
     cpu_threads,
     out,
     device,
@@ -158,6 +174,7 @@ def run_cmd(
         eval_samples=eval_samples,
         checkpoint_every=checkpoint_every,
         data_limit=data_limit,
+        image_size=image_size,
         cpu_threads=cpu_threads,
         device=device,
         cuda_graph=False if no_cuda_graph else None,
@@ -166,6 +183,11 @@ def run_cmd(
     suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=bool(datasets))
     for name, how in suite.unavailable.items():
         click.echo(f"skipping dataset {name}: not on this machine; {how}", err=True)
+    if strict_images:
+        from ..data.folder import strict_check
+
+        for name, size in dict.fromkeys((c.dataset, c.image_size) for c in suite.configs if c.image_size):
+            strict_check(name, size)  # decodes each folder once, before any run starts
     from ..metrics.evaluate import make_evaluator
 
     run_device = resolve_device(device)
