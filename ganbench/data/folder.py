@@ -151,9 +151,9 @@ def folder_spec(arg: str) -> DatasetSpec:
     )
 
 
-def decode(name: str, lay: Layout, image_size: int | None) -> tuple[int, int, list[FolderImages]]:
-    """(side, channels, decoded images of each folder of the layout), warning once about
-    skipped files and conversions."""
+def decode(name: str, lay: Layout, image_size: int | None, warn: bool = True) -> tuple[int, int, list[FolderImages]]:
+    """(side, channels, decoded images of each folder of the layout), warning once (if `warn`)
+    about skipped files and conversions."""
     if not lay.train.is_dir():
         raise RunError(f"{lay.train} is not a folder of images")
     if next(iter(list_images(lay.train)), None) is None:
@@ -162,7 +162,7 @@ def decode(name: str, lay: Layout, image_size: int | None) -> tuple[int, int, li
     size = check_size(image_size) if image_size is not None else (side if _fits(side) else DEFAULT_SIZE)
     channels = 1 if gray else 3
     found = [load_images(f, size, channels, progress_label=f.name) for f in lay.folders]
-    for f, part in zip(lay.folders, found, strict=True):
+    for f, part in zip(lay.folders, found, strict=True) if warn else ():
         warn_once(f"{name} ({f.relative_to(lay.root)}/)" if f != lay.root else name, part)
     return size, channels, found
 
@@ -224,7 +224,7 @@ def strict_check(name: str, image_size: int | None) -> None:
 
     spec = get_dataset_spec(name)
     lay = layout(Path(spec.name.partition(":")[2]))
-    _, _, found = decode(spec.name, lay, image_size)
+    _, _, found = decode(spec.name, lay, image_size, warn=False)
     bad = [f"{f.relative_to(lay.root) / n}" for f, part in zip(lay.folders, found, strict=True) for n in part.skipped]
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5:,} more" if len(bad) > 5 else "")
