@@ -137,6 +137,17 @@ def test_16_bit_pngs_are_scaled_not_clipped(tmp_path):
     assert sorted(pixels[:, 0, 0, 0].tolist()) == [0, 0, 100, 117, 255]  # v * 255 / 65535, rounded
 
 
+def test_a_gray_palette_image_keeps_a_gray_folder_one_channel(tmp_path):
+    folder = tmp_path / "pal"
+    noise(folder, 4, size=(8, 8))
+    gray = Image.new("P", (8, 8), 7)
+    gray.putpalette([v for g in range(256) for v in (g, g, g)])
+    gray.save(folder / "palette.png")
+    data = load_dataset(f"folder:{folder}", None, "cpu")
+    assert data.shape == (1, 8, 8)
+    assert 7 in torch.cat([data.reference, ((data.train + 1) * 127.5).round().to(torch.uint8)])[:, 0, 0, 0].tolist()
+
+
 def test_conversions_are_warned_about_once(tmp_path):
     folder = tmp_path / "odd"
     noise(folder, 8, mode="RGB")
@@ -231,7 +242,7 @@ def test_symlinked_subfolders_are_followed_once_and_loops_do_not_hang(tmp_path):
 
 def test_list_and_help_say_what_folder_does():
     listing = invoke("list").output
-    line = next(line for line in listing.splitlines() if "folder:PATH" in line)
+    line = " ".join(listing[listing.index("folder:PATH") :].split("Profiles")[0].split())
     for fragment in ("Gray stays 1 channel", "--image-size", "train/ and test/", "on a CPU only with --inception"):
         assert fragment in line, line
     help_text = " ".join(invoke("run", "--help").output.split())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import click
@@ -42,7 +43,10 @@ def list_cmd() -> None:
     for prefix in DATASET_FACTORIES:
         from ..data.folder import SUMMARY
 
-        click.echo(f"  {prefix + ':PATH':<13} {SUMMARY}")
+        lines = textwrap.wrap(SUMMARY, 84)
+        click.echo(f"  {prefix + ':PATH':<13} {lines[0]}")
+        for line in lines[1:]:
+            click.echo(f"  {'':<13} {line}")
     click.echo("\nProfiles (steps for 2-D points / images)")
     for name, kinds in PROFILES.items():
         click.echo(f"  {name:<6} {kinds['points']['steps']} / {kinds['images']['steps']}")

@@ -184,8 +184,8 @@ def decode_image(path: Path, size: int, channels: int = 3, notes: set[str] | Non
             notes.add(PALETTE)
             if mode == "PA" or "transparency" in im.info:
                 notes.add(ALPHA)
-            im = im.convert("RGB")
-            mode = "RGB"
+            im = im.convert("L" if channels == 1 else "RGB")  # one channel: the scan found a gray palette
+            mode = im.mode
         if mode in SIXTEEN_BIT_MODES:
             notes.add(SIXTEEN)
             wide = np.asarray(im).astype(np.int64).clip(0, 65535)
