@@ -78,6 +78,9 @@ class RunConfig:
     eval_seed: int = 0  # seeds the latent draws for metrics and sample grids
     checkpoint_every: int | None = None
     data_limit: int | None = None  # train on the first N items only (tests, quick looks)
+    # folder:PATH only: the side its images are resized to (resolve() fills in the folder's
+    # default); None for datasets of a fixed size.
+    image_size: int | None = None
     device: str = "auto"  # resolved to "cpu" or "cuda[:k]"
     deterministic: bool = True
     # CPU kernels split work by thread, and the split changes the last bits of a sum, so
@@ -110,7 +113,8 @@ class RunConfig:
 
     @property
     def is_resolved(self) -> bool:
-        return all(getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name != "data_limit")
+        optional = ("data_limit", "image_size")
+        return all(getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name not in optional)
 
 
 def resolve_device(device: str) -> str:
@@ -150,6 +154,12 @@ def resolve(cfg: RunConfig, variant: Variant) -> RunConfig:
     for key, value in {**from_data, **from_variant}.items():
         if getattr(cfg, key) is None:
             filled[key] = value
+    # One dataset, one name: folder:PATH becomes folder:<its resolved path>.
+    filled["dataset"] = spec.name
+    if spec.image_size is not None:
+        filled["image_size"] = spec.image_size(cfg.image_size)
+    elif cfg.image_size is not None:
+        raise UsageError(f"--image-size applies to folder:PATH datasets only; {spec.name} has a fixed size")
     filled["device"] = resolve_device(cfg.device)
     if cfg.cpu_threads is None:
         filled["cpu_threads"] = 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -31,12 +32,17 @@ STATUSES = ("running", "done", "failed", "diverged")
 
 
 def dataset_dirname(dataset: str) -> str:
-    """A folder name for a dataset name; folder:PATH becomes folder-<name of the folder>."""
+    """A folder name for a dataset name; folder:PATH becomes folder-<name of the folder>-<hash>,
+    the hash of its resolved path, so that /data/a/train and /data/b/train do not share one.
+
+    Run directories named by older versions (folder-<name>) are still read: the tables and
+    `ganbench eval` go by each run's config.json, not by its directory's name."""
     prefix, sep, arg = dataset.partition(":")
     if not sep:
         return dataset
-    tail = Path(arg.rstrip("/")).name or "root"
-    return f"{prefix}-{tail}"
+    resolved = os.path.realpath(os.path.expanduser(arg))
+    tail = Path(resolved).name or "root"
+    return f"{prefix}-{tail}-{hashlib.sha1(resolved.encode()).hexdigest()[:8]}"
 
 
 def private_tmp(path: Path, suffix: str = "") -> Path:

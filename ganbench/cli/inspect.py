@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import click
@@ -40,7 +41,12 @@ def list_cmd() -> None:
         click.echo(f"  {'':<13} {spec.citation}")
         click.echo(f"  {'':<13} {avail}")
     for prefix in DATASET_FACTORIES:
-        click.echo(f"  {prefix + ':PATH':<13} any folder of images (png, jpg, ...), benchmarked like faces")
+        from ..data.folder import SUMMARY
+
+        lines = textwrap.wrap(SUMMARY, 84)
+        click.echo(f"  {prefix + ':PATH':<13} {lines[0]}")
+        for line in lines[1:]:
+            click.echo(f"  {'':<13} {line}")
     click.echo("\nProfiles (steps for 2-D points / images)")
     for name, kinds in PROFILES.items():
         click.echo(f"  {name:<6} {kinds['points']['steps']} / {kinds['images']['steps']}")

@@ -8,6 +8,7 @@ import click
 
 from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, RunOptions, resolve_device
 from ..data import DATASETS
+from ..data.folder import strict_check
 from ..errors import UsageError
 from ..metrics.evaluate import make_evaluator
 from ..report.results import collect
@@ -31,7 +32,10 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     "datasets",
     type=CommaList(str),
     multiple=True,
-    help=f"Dataset name(s), comma-separated. [default: {DEFAULT_DATASET}]",
+    help=f"Dataset name(s), comma-separated. [default: {DEFAULT_DATASET}] folder:PATH is any folder of images: "
+    "gray stays 1 channel, colour is RGB; resized to --image-size; with train/ and test/ (or val/) subfolders "
+    "it trains on train/ and scores against test/, else against a seeded 10% held out. It is scored by the "
+    "Inception metrics only, which are off on a CPU unless --inception is passed (see `ganbench list`).",
 )
 @click.option(
     "--seed",
@@ -62,6 +66,17 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 )
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
 @click.option("--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only.")
+@click.option(
+    "--image-size",
+    type=click.IntRange(8, 512),
+    help="folder:PATH only: the side its images are center-cropped and resized to, an even number. "
+    "[default: the images' own side when all are one square size up to 128, else 64]",
+)
+@click.option(
+    "--strict-images",
+    is_flag=True,
+    help="folder:PATH: fail when an image file does not decode, instead of skipping it with a warning.",
+)
 @click.option("--cpu-threads", type=click.IntRange(min=1), help="Torch threads per run on a CPU. [default: 1]")
 @click.option(
     "--out",
@@ -102,6 +117,7 @@ def run_cmd(
     all_variants,
     datasets,
     seeds,
+    strict_images,
     out,
     device,
     data_root,
@@ -144,6 +160,9 @@ def run_cmd(
     suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=bool(datasets))
     for name, how in suite.unavailable.items():
         echo_err(f"skipping dataset {name}: not on this machine; {how}")
+    if strict_images:
+        for name, size in dict.fromkeys((c.dataset, c.image_size) for c in suite.configs if c.image_size):
+            strict_check(name, size)  # decodes each folder once, before any run starts
     run_device = resolve_device(device)
     options = RunOptions(
         out=out,

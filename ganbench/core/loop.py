@@ -11,10 +11,10 @@ The loop never looks at a variant's name. Its shape is fixed:
 Ordering inside one step boundary is log -> eval -> checkpoint, so a checkpoint at step s
 covers every record up to s, and a resume replays exactly the records after it.
 
-`train_steps` is the loop as a generator: it yields each time it has queued a stretch of
-steps and before it reads their losses (the stretch's first host sync). `train` runs it
-to the end; runs/interleave.py interleaves several, so that on CUDA one run's queued
-steps run on the GPU while the host serves the others.
+`train_steps` is the loop as a generator: it yields after queuing each stretch of steps,
+before reading their losses (its first host sync). `train` runs it to the end;
+runs/interleave.py interleaves several, so one run's queued steps run on a GPU while the
+host serves the others.
 """
 
 from __future__ import annotations
@@ -65,13 +65,12 @@ def run_to_end(steps: Generator):
             return stop.value
 
 
-def train_steps(cfg, variant, run_dir: RunDir, options: RunOptions, data: Dataset | None = None) -> TrainSteps:
+def train_steps(cfg: RunConfig, variant: Variant, run_dir: RunDir, options: RunOptions) -> TrainSteps:
     """`train` as a generator: yields after queuing each stretch of steps, returns the
-    RunResult. Closing it early marks the run "failed: interrupted" and unlocks it.
-    `data`: the dataset already loaded (else loaded here from options.data_root)."""
+    RunResult. Closing it early marks the run "failed: interrupted" and unlocks it."""
     run_dir.lock()
     try:
-        return (yield from _train_locked(_Run(cfg, variant, run_dir, options), data))
+        return (yield from _train_locked(_Run(cfg, variant, run_dir, options)))
     finally:
         run_dir.unlock()
 
@@ -95,20 +94,20 @@ class _Run:
         self.run_dir.write_status(state, step=self.trainer.step, steps=self.cfg.steps, **fields)
 
 
-def _train_locked(run: _Run, data: Dataset | None) -> TrainSteps:
+def _train_locked(run: _Run) -> TrainSteps:
     cfg, run_dir, options = run.cfg, run.run_dir, run.options
     if options.resume:
         refuse_different(run_dir, cfg)
     torch.set_num_threads(cfg.cpu_threads)
     seed_everything(cfg.seed, cfg.deterministic)
-    run.data = data if data is not None else load_dataset(cfg.dataset, options.data_root, cfg.device, cfg.data_limit)
-    if len(run.data) and cfg.batch_size > len(run.data):
+    run.data = data = load_dataset(cfg.dataset, options.data_root, cfg.device, cfg.data_limit, cfg.image_size)
+    if len(data) and cfg.batch_size > len(data):
         raise UsageError(
-            f"batch size {cfg.batch_size} is larger than the dataset ({len(run.data)} items); lower --batch-size"
+            f"batch size {cfg.batch_size} is larger than the dataset ({len(data)} items); lower --batch-size"
         )
-    run.trainer = trainer = Trainer(cfg, run.variant, run.data)
+    run.trainer = trainer = Trainer(cfg, run.variant, data)
     state = ckpt.load_latest(run_dir.checkpoint_dir, cfg.device, warn=options.echo) if options.resume else None
-    record = config_record(cfg, run.variant, run.data)
+    record = config_record(cfg, run.variant, data)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
         ckpt.set_rng_state(state["rng"], trainer.gens.train)
@@ -135,15 +134,9 @@ def _train_locked(run: _Run, data: Dataset | None) -> TrainSteps:
 
 def _loop(run: _Run) -> TrainSteps:
     cfg, trainer, run_dir, echo = run.cfg, run.trainer, run.run_dir, run.options.echo
-    bar = tqdm(
-        total=cfg.steps,
-        initial=trainer.step,
-        disable=None if run.options.progress else True,  # None: only on a terminal
-        desc=f"{cfg.dataset}/{run.variant.name}/seed{cfg.seed}",
-        unit="step",
-        dynamic_ncols=True,
-        leave=False,
-    )
+    style = dict(desc=f"{cfg.dataset}/{run.variant.name}/seed{cfg.seed}", unit="step", dynamic_ncols=True, leave=False)
+    disable = None if run.options.progress else True  # None: a bar only on a terminal
+    bar = tqdm(total=cfg.steps, initial=trainer.step, disable=disable, **style)
     fallback_told = False
     try:
         while trainer.step < cfg.steps:

@@ -71,7 +71,9 @@ class Dataset:
     train: Tensor | None = None
     reference: Tensor | None = None
     reference_split: str = ""  # stated next to every metric, e.g. "MNIST test (10,000)"
-    source: str = ""  # where the data came from, recorded in config.json
+    # where the data came from, recorded in config.json; for image folders a dict: the path,
+    # the image count, the files skipped as unreadable and what was converted
+    source: str | dict = ""
     sampler: Callable[[int, torch.Generator], Tensor] | None = None
     extras: dict = field(default_factory=dict)  # e.g. mode centres and sigma for mixtures
 
@@ -102,6 +104,9 @@ class DatasetSpec:
     # fetch(root): make the files available without decoding them (torchvision's download,
     # when online), or raise DataUnavailable; None: nothing can fetch them (how_to_get says)
     fetch: Callable[[Path | None], object] | None = None
+    # image_size(requested or None) -> the side its images are resized to, for datasets whose
+    # size is a choice (folder:PATH); None: a fixed size, and --image-size does not apply.
+    image_size: Callable[[int | None], int] | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -157,18 +162,35 @@ def reuse_loaded() -> Iterator[None]:
         _REUSE.pop().clear()
 
 
-def load_dataset(name: str, root: str | os.PathLike | None, device: torch.device, limit: int | None = None) -> Dataset:
+def load_dataset(
+    name: str,
+    root: str | os.PathLike | None,
+    device: torch.device,
+    limit: int | None = None,
+    image_size: int | None = None,
+) -> Dataset:
     """The dataset `name`, loaded onto `device`. Inside `reuse_loaded()`, an image dataset
-    already loaded with the same name, root, device and limit is returned again."""
+    already loaded with the same name, root, device, limit and image size is returned again.
+
+    image_size: the side a folder:PATH dataset's images are resized to (None: its default);
+    the other datasets have a fixed size and refuse one."""
     spec = get_dataset_spec(name)
     root, device = data_root(root), torch.device(device)
+    if image_size is not None and spec.image_size is None:
+        raise UsageError(f"--image-size applies to folder:PATH datasets only; {spec.name} has a fixed size")
+
+    def load() -> Dataset:
+        if image_size is None:
+            return spec.load(root, device, limit)
+        return spec.load(root, device, limit, image_size=image_size)
+
     if not _REUSE:
-        return spec.load(root, device, limit)
+        return load()
     cache = _REUSE[-1]
-    key = (spec.name, str(root), str(device), limit)
+    key = (spec.name, str(root), str(device), limit, image_size)
     data = cache.pop(key, None)
     if data is None:
-        data = spec.load(root, device, limit)
+        data = load()
         if data.train is None:  # sampled from a distribution: nothing worth keeping
             return data
     elif device.type == "cuda":

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import DataUnavailable
 from . import Dataset, DatasetSpec, default_cache_dir, register_dataset
-from .images import image_dataset, list_images, load_folder
+from .images import image_dataset, list_images, load_images, warn_once
 
 SIZE = 64
 HOW_TO_GET = (
@@ -61,8 +61,9 @@ def _download(root: Path | None) -> Path:
 def load(root: Path | None, device: torch.device, limit: int | None) -> Dataset:
     where = locate(root)
     folder = Path(where) if where else _download(root)
-    images = load_folder(folder, SIZE, progress_label="faces")
-    return image_dataset("faces", images, device, limit, source=str(folder), what="CelebA faces")
+    found = load_images(folder, SIZE, 3, progress_label="faces")  # RGB, like the DCGAN example
+    warn_once(f"faces ({folder})", found)
+    return image_dataset("faces", found.images, device, limit, source=found.source(folder), what="CelebA faces")
 
 
 FACES = register_dataset(

@@ -45,7 +45,14 @@ def evaluate_run_dir(path: Path, evaluator, *, device: str, data_root=None, eval
     variant = get_variant(cfg.variant)
     # Scoring reads only the reference split; a one-item training split keeps Stacked
     # MNIST's 1.2 GB of training images out of memory.
-    data = load_dataset(cfg.dataset, data_root, cfg.device, limit=1)
+    data = load_dataset(cfg.dataset, data_root, cfg.device, limit=1, image_size=cfg.image_size)
+    trained_on = ((run.read_config() or {}).get("dataset") or {}).get("reference_split")
+    if trained_on and trained_on != data.reference_split:
+        # A folder whose images changed since: another reference would be scored against.
+        raise RunError(
+            f"{run.path}: the dataset's reference is no longer the one this run was scored against "
+            f"(then: {trained_on}; now: {data.reference_split}); restore the data, or train again"
+        )
     g = build_generator(variant.arch, cfg.z_dim, data.shape, variant.g_norm).to(cfg.device)
     try:
         g.load_state_dict(torch.load(run.path / "generator.pt", map_location=cfg.device, weights_only=True))
