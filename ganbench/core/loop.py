@@ -1,15 +1,13 @@
 """THE training loop: one schedule for every variant, writing one run directory.
 
 The loop never looks at a variant's name. Its shape is fixed:
-
     every step:              trainer.run_steps()         (step.py; no host sync)
     every log_every steps:   read losses, check divergence, append a record
     every eval_every steps:  score the generator (options.evaluator), append a record
     every checkpoint_every:  atomic checkpoint of everything, incl. RNG states
-    at the end:              final eval, weights, samples.png, status done
-
-Ordering inside one step boundary is log -> eval -> checkpoint, so a checkpoint at step s
-covers every record up to s, and a resume replays exactly the records after it.
+    at the end:              checkpoint, weights, samples.png, then the final eval, done
+Inside one step boundary: log -> eval -> checkpoint, so a checkpoint at step s covers
+every record up to s, and a resume replays exactly the records after it.
 
 `train_steps` is the loop as a generator: it yields after queuing each stretch of steps,
 before reading their losses (its first host sync). `train` runs it to the end;
@@ -90,6 +88,10 @@ class _Run:
     def checkpoint(self) -> None:
         ckpt.save_run(self.run_dir.checkpoint_dir, self.trainer, self.cfg, self.timing)
 
+    def samples(self) -> None:
+        title = f"{self.variant.name} on {self.data.name}, step {self.trainer.step}"
+        write_samples(self.trainer.sampler, self.data, self.run_dir.samples_path, title)
+
     def status(self, state: str, **fields) -> None:
         self.run_dir.write_status(state, step=self.trainer.step, steps=self.cfg.steps, **fields)
 
@@ -105,6 +107,7 @@ def _train_locked(run: _Run) -> TrainSteps:
         raise UsageError(
             f"batch size {cfg.batch_size} is larger than the dataset ({len(data)} items); lower --batch-size"
         )
+    getattr(options.evaluator, "refuse_unscorable", lambda data, cfg: None)(data, cfg)  # before training
     run.trainer = trainer = Trainer(cfg, run.variant, data)
     state = ckpt.load_latest(run_dir.checkpoint_dir, cfg.device, warn=options.echo) if options.resume else None
     record = config_record(cfg, run.variant, data)
@@ -117,8 +120,8 @@ def _train_locked(run: _Run) -> TrainSteps:
     else:
         run_dir.clear()  # a fresh start leaves nothing of an earlier run behind
     run_dir.write_config(record)
-    if trainer.step >= cfg.steps:  # finished before; only the final bookkeeping was lost
-        return _finish(run, final_eval_done=True)
+    if trainer.step >= cfg.steps:  # trained before; only the final bookkeeping may be missing
+        return _finish(run, resumed_at_end=True)
 
     run.status("running")
     try:
@@ -166,16 +169,11 @@ def _loop(run: _Run) -> TrainSteps:
                 _evaluate(run)
             if trainer.step % cfg.checkpoint_every == 0 and trainer.step < cfg.steps:
                 run.checkpoint()
-                _write_samples(run)
+                run.samples()
                 run.status("running", **timing_fields(run.timing, run.trainer))
     finally:
         bar.close()
     return _finish(run)
-
-
-def _write_samples(run: _Run) -> None:
-    title = f"{run.variant.name} on {run.data.name}, step {run.trainer.step}"
-    write_samples(run.trainer.sampler, run.data, run.run_dir.samples_path, title)
 
 
 def _evaluate(run: _Run) -> None:
@@ -188,11 +186,15 @@ def _evaluate(run: _Run) -> None:
         run.run_dir.append_metrics({"type": "eval", "step": run.trainer.step, **metrics})
 
 
-def _finish(run: _Run, final_eval_done: bool = False) -> RunResult:
-    if not final_eval_done:
-        _evaluate(run)
-        run.checkpoint()  # the final checkpoint covers the final eval record
+def _finish(run: _Run, resumed_at_end: bool = False) -> RunResult:
+    # Training is saved before the final evaluation, so an evaluation that fails never costs
+    # it: a resume from the final checkpoint redoes only the evaluation, if it is missing.
+    if not resumed_at_end:
+        run.checkpoint()
     ckpt.write_weights(run.run_dir.path, run.trainer)
-    _write_samples(run)
+    run.samples()
+    step = run.trainer.step
+    if not any(r.get("type") == "eval" and r.get("step") == step for r in run.run_dir.read_metrics()):
+        _evaluate(run)
     run.status("done", **timing_fields(run.timing, run.trainer))
-    return RunResult("done", run.run_dir, run.trainer.step)
+    return RunResult("done", run.run_dir, step)

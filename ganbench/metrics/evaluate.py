@@ -24,11 +24,13 @@ from pathlib import Path
 import torch
 
 from ..data import Dataset, default_cache_dir
+from ..errors import UsageError
 from . import coverage
 from .fidelity import METRIC_KEYS as INCEPTION_KEYS
 from .fidelity import to_uint8
 
 CLASS_KEYS = ("modes", "kl_uniform", "mnist_is", "mnist_fid")
+MIN_FID_IMAGES = 2  # a covariance needs two samples on each side
 # Datasets scored with the MNIST classifier; the value is how many channels hold a digit.
 CLASS_METRIC_DATASETS = {"mnist": 1, "stacked-mnist": 3}
 # Inception on a CPU runs at about 7 images/s: a 10,000-image reference takes ~25 minutes.
@@ -70,6 +72,11 @@ class Evaluator:
     def __call__(self, sampler, data: Dataset, cfg) -> dict:
         return evaluate(sampler, data, cfg, self.settings)
 
+    def refuse_unscorable(self, data: Dataset, cfg) -> None:
+        """A UsageError, before any training, when this run's evaluation could score nothing
+        (the training loop calls it once the data is loaded)."""
+        refuse_unscorable(data, cfg, self.settings)
+
 
 class ByDataset:
     """Each dataset scored by its own evaluator (`ganbench check`: as its baseline was).
@@ -80,6 +87,26 @@ class ByDataset:
 
     def __call__(self, sampler, data: Dataset, cfg) -> dict:
         return self.evaluators[cfg.dataset](sampler, data, cfg)
+
+    def refuse_unscorable(self, data: Dataset, cfg) -> None:
+        self.evaluators[cfg.dataset].refuse_unscorable(data, cfg)
+
+
+def refuse_unscorable(data: Dataset, cfg, settings: EvalSettings) -> None:
+    """An image dataset scored by Inception alone (a folder, faces) whose reference split is
+    too small for FID would train to the end and score nothing: refuse it up front."""
+    if data.kind != "images" or data.name in CLASS_METRIC_DATASETS or not settings.inception_on(cfg.device):
+        return
+    n_ref = len(_reference(data, settings))
+    if n_ref < MIN_FID_IMAGES:
+        raise UsageError(
+            f"{data.name}: its reference split ({data.reference_split or 'held out'}) has {n_ref} image(s); "
+            f"FID/KID need at least {MIN_FID_IMAGES}: add images (or a test/ folder), or pass --no-inception"
+        )
+
+
+def _reference(data: Dataset, settings: EvalSettings):
+    return data.reference if settings.reference_samples is None else data.reference[: settings.reference_samples]
 
 
 def make_evaluator(settings: EvalSettings | None = None) -> Evaluator:
@@ -162,11 +189,14 @@ def _inception_part(images_u8, data: Dataset, cfg, settings: EvalSettings):
     if not settings.inception_on(cfg.device):
         reason = CPU_REASON if settings.inception is None else "Inception metrics turned off (--no-inception)"
         return dict.fromkeys(INCEPTION_KEYS), dict.fromkeys(INCEPTION_KEYS, reason), {"enabled": False}
-    if len(images_u8) < 2:
-        reason = "FID/KID/precision/recall need at least 2 generated samples (--eval-samples)"
+    reference = _reference(data, settings)
+    if len(images_u8) < MIN_FID_IMAGES or len(reference) < MIN_FID_IMAGES:
+        reason = (
+            f"FID/KID/precision/recall need at least {MIN_FID_IMAGES} images on each side; "
+            f"got {len(images_u8)} generated (--eval-samples) and {len(reference)} reference"
+        )
         return dict.fromkeys(INCEPTION_KEYS), dict.fromkeys(INCEPTION_KEYS, reason), {"enabled": True}
     weights = settings.weights()
-    reference = data.reference if settings.reference_samples is None else data.reference[: settings.reference_samples]
     name = fidelity.reference_cache_name(data.name, data.reference_split, reference, weights)
     metrics, unavailable = fidelity.inception_metrics(
         images_u8,

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .digest import reference_key
 from .inception import InceptionWeights
 
 FEATURE_EXTRACTOR = "inception-v3-compat"
@@ -80,10 +81,8 @@ class ImageTensorDataset(torch.utils.data.Dataset):
 
 def reference_cache_name(dataset: str, split: str, reference_u8: Tensor, weights: InceptionWeights) -> str:
     """torch-fidelity's cache name for a reference split (no path separators allowed): the
-    dataset, split, image count and a digest of the images (reference_cache.reference_key),
-    and the weights' md5."""
-    from .reference_cache import reference_key
-
+    dataset, split, image count and a digest of the images (digest.reference_key), and the
+    weights' md5."""
     return f"ganbench-{reference_key(dataset, split, reference_u8)}-w{weights.md5[:12]}"
 
 

@@ -9,29 +9,18 @@ way; see fidelity.reference_cache_name.)
 
 from __future__ import annotations
 
-import hashlib
 import io
-import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..data import Dataset
 from ..rundir import atomic_write_bytes
 from .classifier import expected_sha256
+from .digest import reference_key
 
 _MEMORY: dict[str, dict] = {}
-
-
-def reference_key(dataset: str, split: str, reference: torch.Tensor) -> str:
-    """A file-name-safe key for a reference split: a readable slug of the dataset and split,
-    the image count, and a digest of the images, so that two folders whose names slug alike,
-    or a folder whose files changed, never share cached statistics."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{dataset}-{split}").strip("-").lower()[:80]
-    digest = hashlib.sha256(reference.contiguous().cpu().numpy().tobytes()).hexdigest()[:12]
-    return f"{slug}-n{len(reference)}-d{digest}"
 
 
 def cache_key(data: Dataset) -> str:
