@@ -1,7 +1,7 @@
 """What a GAN variant is: data, not code paths.
 
 The training core reads these fields and never a variant's name, so adding a variant is
-writing one small file in variants/ (see variants/README or any file there).
+writing one small file in variants/ (see variants/README.md).
 """
 
 from __future__ import annotations

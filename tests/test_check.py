@@ -223,3 +223,16 @@ def test_a_crash_in_the_code_under_test_is_an_error_verdict_with_exit_1(made, tm
     assert result.exit_code == 1, result.output
     assert table_rows(result.output)[(DATASET, VARIANT, "failed")] == "ERROR"
     assert "boom before the run directory was written" in result.output
+
+
+def test_check_with_jobs_hands_the_job_processes_an_evaluator_that_pickles(made, tmp_path):
+    """The evaluator of a check (each dataset scored as its baseline was) crosses into the
+    job processes: `--jobs 2` must train and score every run there, and on a CPU reproduce
+    the baseline's runs exactly."""
+    runs, baseline = made
+    result = invoke("check", "--baseline", baseline, "--out", tmp_path / "runs", "--jobs", "2", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "started (job 1)" in result.output and "started (job 2)" in result.output
+    for seed in (0, 1):
+        rel = f"{DATASET}/{VARIANT}/seed{seed}/metrics.jsonl"
+        assert (tmp_path / "runs" / rel).read_bytes() == (runs / rel).read_bytes()

@@ -153,8 +153,8 @@ def test_faces_with_an_unwritable_cache_fail_before_decoding(tmp_path, monkeypat
     blocker.write_text("")
     monkeypatch.setenv("GANBENCH_CACHE", str(blocker / "cache"))
     decoded = []
-    real = images.center_crop_resize
-    monkeypatch.setattr(images, "center_crop_resize", lambda path, size: decoded.append(path) or real(path, size))
+    real = images.decode_image
+    monkeypatch.setattr(images, "decode_image", lambda path, *a, **k: decoded.append(path) or real(path, *a, **k))
     line = one_line_result(CliRunner().invoke(cli, run_args("faces", tmp_path / "data", tmp_path / "out")))
     assert "cache folder" in line and str(blocker / "cache") in line and "set GANBENCH_CACHE" in line, line
     assert decoded == []

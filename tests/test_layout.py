@@ -144,3 +144,15 @@ def test_neither_the_core_nor_the_runs_name_a_variant():
 
 def test_the_training_loop_stays_a_short_read():
     assert len((PACKAGE / "core" / "loop.py").read_text().splitlines()) <= 200
+
+
+def test_every_package_folder_is_installed():
+    """pyproject.toml lists the packages: a new folder missing there is missing from a wheel."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {module_name(p.parent / "__init__.py") for p in PACKAGE.rglob("__init__.py")}
+    assert folders | {"ganbench.variants"} == listed
