@@ -43,186 +43,17 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from ganbench import losses, provenance
+from benchlib.reference import ReferenceLoop, architecture, check_reference, n_params
+from ganbench import provenance
 from ganbench.config import RunConfig, resolve_device
 from ganbench.core.step import Trainer
-from ganbench.data import data_root as resolve_root
 from ganbench.data import load_dataset
-from ganbench.data.mnist import torchvision_root
 from ganbench.errors import UsageError
-from ganbench.nets import build_nets, dcgan_init_
 from ganbench.report.results import find_run_dirs
 from ganbench.rundir import RunDir
-from ganbench.runs.plan import resolve
+from ganbench.runs.plan import VARIANTS, get_variant, resolve, variant_names
 from ganbench.seeding import seed_everything
-from ganbench.variants import VARIANTS, get_variant, variant_names
-
-NZ = 100  # latent size of the tutorial's nets (and of ganbench's MNIST protocol)
-
-
-# --- (a) the reference ---------------------------------------------------------------
-def tutorial_dcgan_nets(nz: int = NZ) -> tuple[nn.Module, nn.Module]:
-    """The models of the speed issue, written out as a tutorial would.
-
-    G = Linear(100, 128*7*7)+BN+ReLU, ConvT(128,64,4,2,1)+BN+ReLU, ConvT(64,1,4,2,1)+Tanh
-    D = Conv(1,64,4,2,1)+LeakyReLU(0.2), Conv(64,128,4,2,1)+BN+LeakyReLU(0.2), Linear(128*7*7,1)
-    The first BN acts on the Linear's 6272 outputs, before the reshape to (128, 7, 7).
-    """
-
-    class View(nn.Module):
-        def __init__(self, *shape):
-            super().__init__()
-            self.shape = shape
-
-        def forward(self, x):
-            return x.view(x.shape[0], *self.shape)
-
-    g = nn.Sequential(
-        nn.Linear(nz, 128 * 7 * 7),
-        nn.BatchNorm1d(128 * 7 * 7),
-        nn.ReLU(),
-        View(128, 7, 7),
-        nn.ConvTranspose2d(128, 64, 4, 2, 1),
-        nn.BatchNorm2d(64),
-        nn.ReLU(),
-        nn.ConvTranspose2d(64, 1, 4, 2, 1),
-        nn.Tanh(),
-    )
-    d = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(64, 128, 4, 2, 1),
-        nn.BatchNorm2d(128),
-        nn.LeakyReLU(0.2),
-        nn.Flatten(),
-        nn.Linear(128 * 7 * 7, 1),
-    )
-    return g, d
-
-
-def architecture(net: nn.Module) -> list[tuple[str, tuple]]:
-    """(layer type, parameter shapes) of every layer with parameters, in order."""
-    out = []
-    for m in net.modules():
-        own = [tuple(p.shape) for p in m.parameters(recurse=False)]
-        if own:
-            out.append((type(m).__name__, tuple(own)))
-    return out
-
-
-def n_params(net: nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())
-
-
-def reference_nets(variant_name: str, shape, nz: int) -> tuple[nn.Module, nn.Module]:
-    """The tutorial's own nets where the variant trains them (DCGAN nets with BatchNorm in
-    D), else ganbench's builders (layer-norm, spectral-norm and MLP discriminators)."""
-    v = get_variant(variant_name)
-    if v.arch == "dcgan" and v.g_norm == "batch" and v.d_norm == "batch" and tuple(shape) == (1, 28, 28):
-        g, d = tutorial_dcgan_nets(nz)
-        dcgan_init_(g)  # the tutorial's weights_init: N(0, 0.02), BN scale N(1, 0.02)
-        dcgan_init_(d)
-        return g, d
-    return build_nets(v.arch, nz, shape, v.g_norm, v.d_norm)
-
-
-def tutorial_losses(variant, device):
-    """(d_loss(real_out, fake_out), g_loss(fake_out)) for a variant, spelled the way a
-    tutorial does: nn.BCEWithLogitsLoss / nn.MSELoss against label tensors made each step."""
-    bce, mse = nn.BCEWithLogitsLoss(), nn.MSELoss()
-
-    def full(out, value):
-        return torch.full((out.shape[0],), value, device=device)
-
-    d, g = variant.d_loss, variant.g_loss
-    if d is losses.d_nonsaturating and g is losses.g_nonsaturating:
-        return (lambda r, f: bce(r, full(r, 1.0)) + bce(f, full(f, 0.0))), (lambda f: bce(f, full(f, 1.0)))
-    if d is losses.d_least_squares and g is losses.g_least_squares:
-        return (
-            (lambda r, f: 0.5 * mse(r, full(r, 1.0)) + 0.5 * mse(f, full(f, 0.0))),
-            (lambda f: 0.5 * mse(f, full(f, 1.0))),
-        )
-    if d is losses.d_hinge and g is losses.g_hinge:
-        return (lambda r, f: F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean()), (lambda f: -f.mean())
-    if d is losses.d_wasserstein and g is losses.g_wasserstein:
-        return (lambda r, f: f.mean() - r.mean()), (lambda f: -f.mean())
-    raise NotImplementedError(f"no tutorial-style loss for {variant.name} ({d.__name__}, {g.__name__})")
-
-
-def tutorial_gradient_penalty(d: nn.Module, real, fake, weight: float):
-    """The WGAN-GP penalty as the usual PyTorch ports write it (global RNG for alpha)."""
-    b = real.shape[0]
-    alpha = torch.rand(b, *([1] * (real.dim() - 1)), device=real.device)
-    interp = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
-    out = d(interp).view(-1)
-    (grad,) = torch.autograd.grad(
-        outputs=out, inputs=interp, grad_outputs=torch.ones_like(out), create_graph=True, retain_graph=True
-    )
-    return weight * ((grad.view(b, -1).norm(2, dim=1) - 1) ** 2).mean()
-
-
-class ReferenceLoop:
-    """One tutorial-style training run; `run(n)` does n generator steps."""
-
-    def __init__(self, cfg: RunConfig, data_root, workers: int):
-        import torchvision
-        import torchvision.transforms as T
-        from torch.utils.data import DataLoader
-
-        self.cfg, self.v = cfg, get_variant(cfg.variant)
-        self.device = torch.device(cfg.device)
-        dataset = torchvision.datasets.MNIST(
-            str(torchvision_root(resolve_root(data_root))),
-            train=True,
-            download=False,
-            transform=T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))]),
-        )
-        self.loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=workers, drop_last=True)
-        self.batches = self._forever()
-        g, d = reference_nets(cfg.variant, (1, 28, 28), cfg.z_dim)
-        self.g, self.d = g.to(self.device), d.to(self.device)
-        if self.v.optimizer == "adam":
-            self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-            self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
-        else:
-            self.opt_g = torch.optim.SGD(self.g.parameters(), lr=cfg.lr_g, momentum=cfg.betas[0])
-            self.opt_d = torch.optim.SGD(self.d.parameters(), lr=cfg.lr_d, momentum=cfg.betas[0])
-        self.d_loss, self.g_loss = tutorial_losses(self.v, self.device)
-        self.log: list[tuple[float, float]] = []
-
-    def _forever(self):
-        while True:
-            yield from self.loader
-
-    def close(self) -> None:
-        """Stop the loader's worker processes now, before the next loader forks new ones
-        (which would otherwise inherit this one and fail to shut it down)."""
-        self.batches.close()
-
-    def run(self, n: int) -> None:
-        cfg = self.cfg
-        for _ in range(n):
-            for i in range(cfg.n_critic):
-                real = next(self.batches)[0].to(self.device)
-                b = real.size(0)
-                self.d.zero_grad()
-                noise = torch.randn(b, cfg.z_dim, device=self.device)
-                last = i == cfg.n_critic - 1
-                with torch.set_grad_enabled(last):  # the last fake batch is reused for G's step
-                    fake = self.g(noise)
-                err_d = self.d_loss(self.d(real).view(-1), self.d(fake.detach()).view(-1))
-                if cfg.penalty_weight:
-                    err_d = err_d + tutorial_gradient_penalty(self.d, real, fake, cfg.penalty_weight)
-                err_d.backward()
-                self.opt_d.step()
-            self.g.zero_grad()
-            err_g = self.g_loss(self.d(fake).view(-1))
-            err_g.backward()
-            self.opt_g.step()
-            self.log.append((err_d.item(), err_g.item()))  # the tutorial logs every step
 
 
 # --- (b) the core --------------------------------------------------------------------
@@ -276,7 +107,7 @@ def bench_variant(name: str, args, device: str) -> dict:
     )
     dev = torch.device(cfg.device)
     with torch_flags(False):
-        ref = ReferenceLoop(cfg, args.data_root, args.ref_workers)
+        ref = ReferenceLoop(cfg, get_variant(name), args.data_root, args.ref_workers)
     with torch_flags(cfg.deterministic):
         core = CoreLoop(cfg, args.data_root)
     same = architecture(ref.g) == architecture(core.trainer.g) and architecture(ref.d) == architecture(core.trainer.d)
@@ -390,7 +221,7 @@ def bench_suite(args, device: str, names: list[str]) -> dict:
                 RunConfig(variant=name, dataset="mnist", seed=seed, batch_size=args.batch_size, device=device)
             )
             with torch_flags(False):
-                ref = ReferenceLoop(cfg, args.data_root, args.ref_workers)
+                ref = ReferenceLoop(cfg, get_variant(name), args.data_root, args.ref_workers)
                 ref.run(args.suite_steps)
                 ref.close()
     if dev.type == "cuda":
@@ -492,6 +323,8 @@ def parse_args(argv=None):
         p.error(f"--layouts: {exc}")
     try:
         args.variants, args.device = variant_names(args.variants), resolve_device(args.device)
+        for name in args.variants:
+            check_reference(get_variant(name))
     except UsageError as exc:
         p.error(str(exc))
     return args

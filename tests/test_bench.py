@@ -1,6 +1,7 @@
-"""scripts/bench_train.py: its reference loop trains the same models with the same losses
-as the core, and a tiny run prints its figures. (No timing is asserted: speed figures
-are printed by the script and compared there, within one run.)"""
+"""scripts/benchlib/reference.py trains the same models with the same losses as the core
+and refuses a loss it lacks, and a tiny run of each bench script prints its figures. (No
+timing is asserted: speed figures are printed by the script and compared there, within one
+run.) pyproject.toml puts scripts/ on sys.path, as Python does for a script run directly."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import pytest
 import torch
 from support import requires_mnist
 
+from benchlib import reference as ref_loop
 from ganbench import losses
+from ganbench.errors import UsageError
 from ganbench.nets import build_nets
+from ganbench.spec import Variant
 from ganbench.variants import VARIANTS, get_variant
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_train.py"
@@ -27,16 +31,16 @@ def bench():
     return module
 
 
-def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist(bench):
+def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist():
     """Same layers, same parameter shapes, and the same function: with ganbench's weights
     copied in, the tutorial nets compute exactly what ganbench's compute."""
-    ref_g, ref_d = bench.tutorial_dcgan_nets(100)
+    ref_g, ref_d = ref_loop.tutorial_dcgan_nets(100)
     g, d = build_nets("dcgan", 100, (1, 28, 28), "batch", "batch")
-    assert bench.architecture(ref_g) == bench.architecture(g)
-    assert bench.architecture(ref_d) == bench.architecture(d)
-    assert (bench.n_params(ref_g), bench.n_params(ref_d)) == (bench.n_params(g), bench.n_params(d))
-    assert bench.n_params(g) == 100 * 6272 + 6272 + 2 * 6272 + 128 * 64 * 16 + 64 + 2 * 64 + 64 * 16 + 1
-    assert bench.n_params(d) == 64 * 16 + 64 + 64 * 128 * 16 + 128 + 2 * 128 + 6272 + 1
+    assert ref_loop.architecture(ref_g) == ref_loop.architecture(g)
+    assert ref_loop.architecture(ref_d) == ref_loop.architecture(d)
+    assert (ref_loop.n_params(ref_g), ref_loop.n_params(ref_d)) == (ref_loop.n_params(g), ref_loop.n_params(d))
+    assert ref_loop.n_params(g) == 100 * 6272 + 6272 + 2 * 6272 + 128 * 64 * 16 + 64 + 2 * 64 + 64 * 16 + 1
+    assert ref_loop.n_params(d) == 64 * 16 + 64 + 64 * 128 * 16 + 128 + 2 * 128 + 6272 + 1
     for ref, ours in ((ref_g, g), (ref_d, d)):
         for a, b in zip(ref.parameters(), ours.parameters(), strict=True):
             a.data.copy_(b.data)
@@ -52,34 +56,67 @@ def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist(bench):
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_the_reference_trains_each_variant_on_the_cores_models(bench, variant):
+def test_the_reference_trains_each_variant_on_the_cores_models(variant):
     v = get_variant(variant)
-    ref_g, ref_d = bench.reference_nets(variant, (1, 28, 28), 100)
+    ref_g, ref_d = ref_loop.reference_nets(v, (1, 28, 28), 100)
     g, d = build_nets(v.arch, 100, (1, 28, 28), v.g_norm, v.d_norm)
-    assert bench.architecture(ref_g) == bench.architecture(g)
-    assert bench.architecture(ref_d) == bench.architecture(d)
+    assert ref_loop.architecture(ref_g) == ref_loop.architecture(g)
+    assert ref_loop.architecture(ref_d) == ref_loop.architecture(d)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_the_reference_losses_are_the_cores_losses(bench, variant):
+def test_the_reference_losses_are_the_cores_losses(variant):
     v = get_variant(variant)
     gen = torch.Generator().manual_seed(2)
     real, fake = torch.randn(64, generator=gen) * 2, torch.randn(64, generator=gen) * 2
-    d_loss, g_loss = bench.tutorial_losses(v, torch.device("cpu"))
+    d_loss, g_loss = ref_loop.reference_losses(v)
     torch.testing.assert_close(d_loss(real, fake), v.d_loss(real, fake))
     torch.testing.assert_close(g_loss(fake), v.g_loss(fake))
 
 
-def test_the_reference_gradient_penalty_is_the_cores(bench):
+def test_the_reference_gradient_penalty_is_the_cores():
     _, critic = build_nets("dcgan", 100, (1, 28, 28), "batch", "layer")
     gen = torch.Generator().manual_seed(3)
     real, fake = torch.randn(16, 1, 28, 28, generator=gen), torch.randn(16, 1, 28, 28, generator=gen)
     torch.manual_seed(4)
     ours = losses.gradient_penalty(critic, real, fake, generator=None, weight=10.0)
     torch.manual_seed(4)  # the same interpolation weights from the global generator
-    ref = bench.tutorial_gradient_penalty(critic, real, fake, 10.0)
+    ref = ref_loop.reference_penalty(get_variant("wgan-gp"))(critic, real, fake, 10.0)
     torch.testing.assert_close(ref, ours)
     assert ours.item() > 0
+
+
+def test_the_reference_tables_are_keyed_by_the_names_of_ganbenchs_losses():
+    for name in (*ref_loop.REFERENCE_LOSSES, *ref_loop.REFERENCE_PENALTIES):
+        assert getattr(losses, name).__name__ == name
+
+
+def _odd_variant(**fields) -> Variant:
+    def d_relativistic(real, fake):
+        return (fake - real).mean()
+
+    def g_relativistic(fake):
+        return -fake.mean()
+
+    spec = {"name": "odd", "paper": "-", "arch": "dcgan", "d_loss": d_relativistic, "g_loss": g_relativistic}
+    return Variant(**{**spec, **fields})
+
+
+def test_a_loss_the_reference_lacks_is_a_one_line_usage_error_naming_it_and_the_known_ones():
+    with pytest.raises(UsageError) as err:
+        ref_loop.reference_losses(_odd_variant())
+    message = str(err.value)
+    assert "\n" not in message and "'d_relativistic'" in message and "'odd'" in message
+    assert all(name in message for name in ref_loop.REFERENCE_LOSSES) and "REFERENCE_LOSSES" in message
+    with pytest.raises(UsageError, match="'g_relativistic'"):
+        ref_loop.reference_losses(_odd_variant(d_loss=losses.d_hinge))
+
+    def r1_penalty(critic, real, fake, generator, weight):
+        return weight * real.sum()
+
+    odd_penalty = _odd_variant(d_loss=losses.d_hinge, g_loss=losses.g_hinge, d_penalty=r1_penalty, penalty_weight=1.0)
+    with pytest.raises(UsageError, match="no tutorial-style penalty 'r1_penalty'.*it knows gradient_penalty"):
+        ref_loop.check_reference(odd_penalty)
 
 
 @requires_mnist
