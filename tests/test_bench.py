@@ -5,9 +5,8 @@ run.) pyproject.toml puts scripts/ on sys.path, as Python does for a script run 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -20,15 +19,15 @@ from ganbench.nets import build_nets
 from ganbench.spec import Variant
 from ganbench.variants import VARIANTS, get_variant
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_train.py"
+
+@pytest.fixture(scope="module")
+def step_bench():
+    return importlib.import_module("bench_step")
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_train", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def suite_bench():
+    return importlib.import_module("bench_suite")
 
 
 def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist():
@@ -120,10 +119,10 @@ def test_a_loss_the_reference_lacks_is_a_one_line_usage_error_naming_it_and_the_
 
 
 @requires_mnist
-def test_a_tiny_bench_run_prints_a_ratio_per_variant(bench, capsys):
+def test_a_tiny_step_bench_prints_a_ratio_per_variant(step_bench, capsys):
     threads = torch.get_num_threads()
     try:
-        report = bench.main(
+        report = step_bench.main(
             ["--device", "cpu", "--steps", "1", "--repeats", "2", "--warmup", "1", "--variants", "dcgan,hinge"]
             + ["--ref-workers", "0"]
         )
@@ -142,11 +141,11 @@ def test_a_tiny_bench_run_prints_a_ratio_per_variant(bench, capsys):
 
 
 @requires_mnist
-def test_a_tiny_suite_bench_times_each_layout_against_one_reference_and_says_where_the_time_went(bench, capsys):
+def test_a_tiny_suite_bench_times_each_layout_against_one_reference_and_says_where_the_time_went(suite_bench, capsys):
     threads = torch.get_num_threads()
     try:
-        report = bench.main(
-            ["--device", "cpu", "--suite", "--layouts", "1x1,1x2", "--suite-steps", "2"]
+        report = suite_bench.main(
+            ["--device", "cpu", "--layouts", "1x1,1x2", "--steps", "2"]
             + ["--variants", "dcgan", "--seeds", "0,1", "--ref-workers", "0"]
         )
     finally:
@@ -172,23 +171,58 @@ def test_a_tiny_suite_bench_times_each_layout_against_one_reference_and_says_whe
     assert out.count("# job-slot time") == 2 and "# median steps/s of a run inside the suite: dcgan" in out
 
 
-def test_suite_layouts_are_jobs_x_streams(bench):
-    assert bench.parse_layouts("8x1, 1X15,3x5") == [(8, 1), (1, 15), (3, 5)]
+def test_suite_layouts_are_jobs_x_streams(suite_bench):
+    assert suite_bench.parse_layouts("8x1, 1X15,3x5") == [(8, 1), (1, 15), (3, 5)]
     for bad in ("8", "0x2", "2x", "ax1", "2x-1"):
         with pytest.raises(ValueError, match="JOBSxSTREAMS"):
-            bench.parse_layouts(bad)
+            suite_bench.parse_layouts(bad)
     with pytest.raises(SystemExit):
-        bench.parse_args(["--suite", "--layouts", "8by1"])
-    assert bench.parse_args(["--jobs", "3", "--streams", "4"]).layouts == [(3, 4)]
+        suite_bench.parse_args(["--layouts", "8by1"])
+    assert suite_bench.parse_args(["--jobs", "3", "--streams", "4"]).layouts == [(3, 4)]
+    assert suite_bench.parse_args([]).layouts == [(2, 1)]
+    assert suite_bench.parse_args(["--seeds", "0, 1,2"]).seeds == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "script, argv, words",
+    [
+        ("suite_bench", ["--layouts", "8x1", "--jobs", "2"], "not both"),
+        ("suite_bench", ["--jobs", "0"], "--jobs must be >= 1"),
+        ("suite_bench", ["--seeds", "0,x"], "--seeds"),
+        ("suite_bench", ["--steps", "0"], "--steps must be >= 1"),
+        ("step_bench", ["--repeats", "0"], "--repeats must be >= 1"),
+        ("step_bench", ["--warmup", "-1"], "--warmup must be >= 0"),
+        # each script has only its own flags
+        ("step_bench", ["--layouts", "8x1"], "unrecognized arguments: --layouts"),
+        ("step_bench", ["--suite"], "unrecognized arguments: --suite"),
+        ("suite_bench", ["--repeats", "3"], "unrecognized arguments: --repeats"),
+        ("suite_bench", ["--warmup", "3"], "unrecognized arguments: --warmup"),
+    ],
+)
+def test_each_bench_script_checks_its_own_flags_and_refuses_the_others(script, argv, words, request, capsys):
+    module = request.getfixturevalue(script)
+    with pytest.raises(SystemExit) as err:
+        module.parse_args(argv)
+    assert err.value.code == 2 and words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["step_bench", "suite_bench"])
+def test_a_variant_whose_loss_the_reference_lacks_is_refused_before_anything_is_timed(
+    script, request, monkeypatch, capsys
+):
+    module = request.getfixturevalue(script)
+    monkeypatch.setitem(VARIANTS, "odd", _odd_variant())
+    with pytest.raises(SystemExit) as err:
+        module.parse_args(["--variants", "dcgan,odd", "--device", "cpu"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert err.value.code == 2
+    assert "no tutorial-style loss 'd_relativistic' (variant 'odd')" in lines[-1]
+    assert "it knows d_nonsaturating, g_nonsaturating" in lines[-1]
 
 
 @pytest.fixture(scope="module")
 def profiler():
-    path = SCRIPT.parent / "profile_step.py"
-    spec = importlib.util.spec_from_file_location("profile_step", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("profile_step")
 
 
 @requires_mnist
@@ -221,7 +255,7 @@ def test_the_step_profile_refuses_a_warm_up_too_short_to_capture(profiler):
     assert err.value.code == 2
 
 
-@pytest.mark.parametrize("script", ["bench", "profiler"])
+@pytest.mark.parametrize("script", ["step_bench", "suite_bench", "profiler"])
 def test_an_unknown_variant_or_device_is_a_one_line_usage_error(script, request, capsys):
     module = request.getfixturevalue(script)
     for argv, words in ((["--variants", "dcgan,nope"], "unknown variant 'nope'"), (["--device", "tpu"], "tpu")):
