@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 import sys
@@ -62,6 +63,20 @@ def device_name(device: str) -> str:
     return platform.processor() or platform.machine()
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name ("Intel(R) Xeon(R) ..."), from /proc/cpuinfo on Linux; else
+    what `platform` knows. A CPU speed figure means little without it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(device: str = "cpu") -> dict:
     return {
         "versions": {lib: _version(lib) for lib in LIBRARIES},
@@ -70,6 +85,8 @@ def environment(device: str = "cpu") -> dict:
         "device": device,
         "device_name": device_name(device),
         "cuda": torch.version.cuda if device.startswith("cuda") else None,
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "git": git_commit(),
     }

@@ -10,12 +10,12 @@
 #   tests    the test suite's CUDA tests (graph vs eager for every variant, resume, jobs,
 #            the backward-order guard, runs on their own streams)
 #   smoke    `ganbench run --all --profile smoke` on ring8 and MNIST on the GPU, then the table
-#   bench    scripts/bench_train.py on CUDA: one run per variant, core vs reference loop
+#   bench    scripts/bench_step.py on CUDA: one run per variant, core vs reference loop
 #   eager    the same with --no-cuda-graph, to show what the graph itself buys
 #   profile  scripts/profile_step.py on CUDA for dcgan and wgan-gp, with deterministic kernels
 #            and without: kernels per step, how busy the GPU is during a replayed step, and
 #            the costliest operators (why WGAN-GP's step takes 9x DCGAN's)
-#   suite    scripts/bench_train.py --suite: 5 variants x 3 seeds on MNIST (SUITE_STEPS steps
+#   suite    scripts/bench_suite.py: 5 variants x 3 seeds on MNIST (SUITE_STEPS steps
 #            per run, 500 by default) in each of LAYOUTS (JOBSxSTREAMS, default 8x1,1x15,3x5:
 #            8 processes; all 15 runs in one process on 15 CUDA streams; 3 processes of 5),
 #            each against one measurement of the reference
@@ -62,10 +62,10 @@ for what in "$@"; do
         --out '$out/smoke-runs' --jobs 2 && ganbench table --out '$out/smoke-runs' --per-run"
       ;;
     bench)
-      stage bench "$py" scripts/bench_train.py --device cuda --steps 200 --repeats 5 --warmup 30 --json "$out/cuda.json"
+      stage bench "$py" scripts/bench_step.py --device cuda --steps 200 --repeats 5 --warmup 30 --json "$out/cuda.json"
       ;;
     eager)
-      stage eager "$py" scripts/bench_train.py --device cuda --steps 200 --repeats 5 --warmup 30 --no-cuda-graph \
+      stage eager "$py" scripts/bench_step.py --device cuda --steps 200 --repeats 5 --warmup 30 --no-cuda-graph \
         --variants dcgan --json "$out/cuda-eager.json"
       ;;
     profile)
@@ -73,16 +73,16 @@ for what in "$@"; do
         $py scripts/profile_step.py --device cuda --variants dcgan,wgan-gp --no-deterministic --json '$out/profile-nondet.json'"
       ;;
     suite)
-      stage suite "$py" scripts/bench_train.py --device cuda --suite --layouts "${LAYOUTS:-8x1,1x15,3x5}" \
-        --suite-steps "${SUITE_STEPS:-500}" --json "$out/cuda-suite.json"
+      stage suite "$py" scripts/bench_suite.py --device cuda --layouts "${LAYOUTS:-8x1,1x15,3x5}" \
+        --steps "${SUITE_STEPS:-500}" --json "$out/cuda-suite.json"
       ;;
     suite-mps)
       export CUDA_MPS_PIPE_DIRECTORY="${CUDA_MPS_PIPE_DIRECTORY:-/tmp/ganbench-mps-pipe}"
       export CUDA_MPS_LOG_DIRECTORY="${CUDA_MPS_LOG_DIRECTORY:-/tmp/ganbench-mps-log}"
       mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
       stage suite-mps bash -c "nvidia-cuda-mps-control -d && trap 'echo quit | nvidia-cuda-mps-control' EXIT &&
-        $py scripts/bench_train.py --device cuda --suite --layouts '${MPS_LAYOUTS:-8x1,3x5}' \
-        --suite-steps '${SUITE_STEPS:-500}' --json '$out/cuda-suite-mps.json'"
+        $py scripts/bench_suite.py --device cuda --layouts '${MPS_LAYOUTS:-8x1,3x5}' \
+        --steps '${SUITE_STEPS:-500}' --json '$out/cuda-suite-mps.json'"
       unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
       ;;
     tests-all)

@@ -1,42 +1,45 @@
-"""scripts/bench_train.py: its reference loop trains the same models with the same losses
-as the core, and a tiny run prints its figures. (No timing is asserted: speed figures
-are printed by the script and compared there, within one run.)"""
+"""scripts/benchlib/reference.py trains the same models with the same losses as the core
+and refuses a loss it lacks, and a tiny run of each bench script prints its figures. (No
+timing is asserted: speed figures are printed by the script and compared there, within one
+run.) pyproject.toml puts scripts/ on sys.path, as Python does for a script run directly."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
-from pathlib import Path
 
 import pytest
 import torch
 from support import requires_mnist
 
+from benchlib import reference as ref_loop
 from ganbench import losses
+from ganbench.errors import UsageError
 from ganbench.nets import build_nets
+from ganbench.spec import Variant
 from ganbench.variants import VARIANTS, get_variant
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_train.py"
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_train", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def step_bench():
+    return importlib.import_module("bench_step")
 
 
-def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist(bench):
+@pytest.fixture(scope="module")
+def suite_bench():
+    return importlib.import_module("bench_suite")
+
+
+def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist():
     """Same layers, same parameter shapes, and the same function: with ganbench's weights
     copied in, the tutorial nets compute exactly what ganbench's compute."""
-    ref_g, ref_d = bench.tutorial_dcgan_nets(100)
+    ref_g, ref_d = ref_loop.tutorial_dcgan_nets(100)
     g, d = build_nets("dcgan", 100, (1, 28, 28), "batch", "batch")
-    assert bench.architecture(ref_g) == bench.architecture(g)
-    assert bench.architecture(ref_d) == bench.architecture(d)
-    assert (bench.n_params(ref_g), bench.n_params(ref_d)) == (bench.n_params(g), bench.n_params(d))
-    assert bench.n_params(g) == 100 * 6272 + 6272 + 2 * 6272 + 128 * 64 * 16 + 64 + 2 * 64 + 64 * 16 + 1
-    assert bench.n_params(d) == 64 * 16 + 64 + 64 * 128 * 16 + 128 + 2 * 128 + 6272 + 1
+    assert ref_loop.architecture(ref_g) == ref_loop.architecture(g)
+    assert ref_loop.architecture(ref_d) == ref_loop.architecture(d)
+    assert (ref_loop.n_params(ref_g), ref_loop.n_params(ref_d)) == (ref_loop.n_params(g), ref_loop.n_params(d))
+    assert ref_loop.n_params(g) == 100 * 6272 + 6272 + 2 * 6272 + 128 * 64 * 16 + 64 + 2 * 64 + 64 * 16 + 1
+    assert ref_loop.n_params(d) == 64 * 16 + 64 + 64 * 128 * 16 + 128 + 2 * 128 + 6272 + 1
     for ref, ours in ((ref_g, g), (ref_d, d)):
         for a, b in zip(ref.parameters(), ours.parameters(), strict=True):
             a.data.copy_(b.data)
@@ -52,41 +55,74 @@ def test_the_issue_models_are_ganbenchs_dcgan_nets_for_mnist(bench):
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_the_reference_trains_each_variant_on_the_cores_models(bench, variant):
+def test_the_reference_trains_each_variant_on_the_cores_models(variant):
     v = get_variant(variant)
-    ref_g, ref_d = bench.reference_nets(variant, (1, 28, 28), 100)
+    ref_g, ref_d = ref_loop.reference_nets(v, (1, 28, 28), 100)
     g, d = build_nets(v.arch, 100, (1, 28, 28), v.g_norm, v.d_norm)
-    assert bench.architecture(ref_g) == bench.architecture(g)
-    assert bench.architecture(ref_d) == bench.architecture(d)
+    assert ref_loop.architecture(ref_g) == ref_loop.architecture(g)
+    assert ref_loop.architecture(ref_d) == ref_loop.architecture(d)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_the_reference_losses_are_the_cores_losses(bench, variant):
+def test_the_reference_losses_are_the_cores_losses(variant):
     v = get_variant(variant)
     gen = torch.Generator().manual_seed(2)
     real, fake = torch.randn(64, generator=gen) * 2, torch.randn(64, generator=gen) * 2
-    d_loss, g_loss = bench.tutorial_losses(v, torch.device("cpu"))
+    d_loss, g_loss = ref_loop.reference_losses(v)
     torch.testing.assert_close(d_loss(real, fake), v.d_loss(real, fake))
     torch.testing.assert_close(g_loss(fake), v.g_loss(fake))
 
 
-def test_the_reference_gradient_penalty_is_the_cores(bench):
+def test_the_reference_gradient_penalty_is_the_cores():
     _, critic = build_nets("dcgan", 100, (1, 28, 28), "batch", "layer")
     gen = torch.Generator().manual_seed(3)
     real, fake = torch.randn(16, 1, 28, 28, generator=gen), torch.randn(16, 1, 28, 28, generator=gen)
     torch.manual_seed(4)
     ours = losses.gradient_penalty(critic, real, fake, generator=None, weight=10.0)
     torch.manual_seed(4)  # the same interpolation weights from the global generator
-    ref = bench.tutorial_gradient_penalty(critic, real, fake, 10.0)
+    ref = ref_loop.reference_penalty(get_variant("wgan-gp"))(critic, real, fake, 10.0)
     torch.testing.assert_close(ref, ours)
     assert ours.item() > 0
 
 
+def test_the_reference_tables_are_keyed_by_the_names_of_ganbenchs_losses():
+    for name in (*ref_loop.REFERENCE_LOSSES, *ref_loop.REFERENCE_PENALTIES):
+        assert getattr(losses, name).__name__ == name
+
+
+def _odd_variant(**fields) -> Variant:
+    def d_relativistic(real, fake):
+        return (fake - real).mean()
+
+    def g_relativistic(fake):
+        return -fake.mean()
+
+    spec = {"name": "odd", "paper": "-", "arch": "dcgan", "d_loss": d_relativistic, "g_loss": g_relativistic}
+    return Variant(**{**spec, **fields})
+
+
+def test_a_loss_the_reference_lacks_is_a_one_line_usage_error_naming_it_and_the_known_ones():
+    with pytest.raises(UsageError) as err:
+        ref_loop.reference_losses(_odd_variant())
+    message = str(err.value)
+    assert "\n" not in message and "'d_relativistic'" in message and "'odd'" in message
+    assert all(name in message for name in ref_loop.REFERENCE_LOSSES) and "REFERENCE_LOSSES" in message
+    with pytest.raises(UsageError, match="'g_relativistic'"):
+        ref_loop.reference_losses(_odd_variant(d_loss=losses.d_hinge))
+
+    def r1_penalty(critic, real, fake, generator, weight):
+        return weight * real.sum()
+
+    odd_penalty = _odd_variant(d_loss=losses.d_hinge, g_loss=losses.g_hinge, d_penalty=r1_penalty, penalty_weight=1.0)
+    with pytest.raises(UsageError, match="no tutorial-style penalty 'r1_penalty'.*it knows gradient_penalty"):
+        ref_loop.check_reference(odd_penalty)
+
+
 @requires_mnist
-def test_a_tiny_bench_run_prints_a_ratio_per_variant(bench, capsys):
+def test_a_tiny_step_bench_prints_a_ratio_per_variant(step_bench, capsys):
     threads = torch.get_num_threads()
     try:
-        report = bench.main(
+        report = step_bench.main(
             ["--device", "cpu", "--steps", "1", "--repeats", "2", "--warmup", "1", "--variants", "dcgan,hinge"]
             + ["--ref-workers", "0"]
         )
@@ -105,11 +141,11 @@ def test_a_tiny_bench_run_prints_a_ratio_per_variant(bench, capsys):
 
 
 @requires_mnist
-def test_a_tiny_suite_bench_times_each_layout_against_one_reference_and_says_where_the_time_went(bench, capsys):
+def test_a_tiny_suite_bench_times_each_layout_against_one_reference_and_says_where_the_time_went(suite_bench, capsys):
     threads = torch.get_num_threads()
     try:
-        report = bench.main(
-            ["--device", "cpu", "--suite", "--layouts", "1x1,1x2", "--suite-steps", "2"]
+        report = suite_bench.main(
+            ["--device", "cpu", "--layouts", "1x1,1x2", "--steps", "2"]
             + ["--variants", "dcgan", "--seeds", "0,1", "--ref-workers", "0"]
         )
     finally:
@@ -135,23 +171,58 @@ def test_a_tiny_suite_bench_times_each_layout_against_one_reference_and_says_whe
     assert out.count("# job-slot time") == 2 and "# median steps/s of a run inside the suite: dcgan" in out
 
 
-def test_suite_layouts_are_jobs_x_streams(bench):
-    assert bench.parse_layouts("8x1, 1X15,3x5") == [(8, 1), (1, 15), (3, 5)]
+def test_suite_layouts_are_jobs_x_streams(suite_bench):
+    assert suite_bench.parse_layouts("8x1, 1X15,3x5") == [(8, 1), (1, 15), (3, 5)]
     for bad in ("8", "0x2", "2x", "ax1", "2x-1"):
         with pytest.raises(ValueError, match="JOBSxSTREAMS"):
-            bench.parse_layouts(bad)
+            suite_bench.parse_layouts(bad)
     with pytest.raises(SystemExit):
-        bench.parse_args(["--suite", "--layouts", "8by1"])
-    assert bench.parse_args(["--jobs", "3", "--streams", "4"]).layouts == [(3, 4)]
+        suite_bench.parse_args(["--layouts", "8by1"])
+    assert suite_bench.parse_args(["--jobs", "3", "--streams", "4"]).layouts == [(3, 4)]
+    assert suite_bench.parse_args([]).layouts == [(2, 1)]
+    assert suite_bench.parse_args(["--seeds", "0, 1,2"]).seeds == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "script, argv, words",
+    [
+        ("suite_bench", ["--layouts", "8x1", "--jobs", "2"], "not both"),
+        ("suite_bench", ["--jobs", "0"], "--jobs must be >= 1"),
+        ("suite_bench", ["--seeds", "0,x"], "--seeds"),
+        ("suite_bench", ["--steps", "0"], "--steps must be >= 1"),
+        ("step_bench", ["--repeats", "0"], "--repeats must be >= 1"),
+        ("step_bench", ["--warmup", "-1"], "--warmup must be >= 0"),
+        # each script has only its own flags
+        ("step_bench", ["--layouts", "8x1"], "unrecognized arguments: --layouts"),
+        ("step_bench", ["--suite"], "unrecognized arguments: --suite"),
+        ("suite_bench", ["--repeats", "3"], "unrecognized arguments: --repeats"),
+        ("suite_bench", ["--warmup", "3"], "unrecognized arguments: --warmup"),
+    ],
+)
+def test_each_bench_script_checks_its_own_flags_and_refuses_the_others(script, argv, words, request, capsys):
+    module = request.getfixturevalue(script)
+    with pytest.raises(SystemExit) as err:
+        module.parse_args(argv)
+    assert err.value.code == 2 and words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["step_bench", "suite_bench"])
+def test_a_variant_whose_loss_the_reference_lacks_is_refused_before_anything_is_timed(
+    script, request, monkeypatch, capsys
+):
+    module = request.getfixturevalue(script)
+    monkeypatch.setitem(VARIANTS, "odd", _odd_variant())
+    with pytest.raises(SystemExit) as err:
+        module.parse_args(["--variants", "dcgan,odd", "--device", "cpu"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert err.value.code == 2
+    assert "no tutorial-style loss 'd_relativistic' (variant 'odd')" in lines[-1]
+    assert "it knows d_nonsaturating, g_nonsaturating" in lines[-1]
 
 
 @pytest.fixture(scope="module")
 def profiler():
-    path = SCRIPT.parent / "profile_step.py"
-    spec = importlib.util.spec_from_file_location("profile_step", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("profile_step")
 
 
 @requires_mnist
@@ -184,7 +255,7 @@ def test_the_step_profile_refuses_a_warm_up_too_short_to_capture(profiler):
     assert err.value.code == 2
 
 
-@pytest.mark.parametrize("script", ["bench", "profiler"])
+@pytest.mark.parametrize("script", ["step_bench", "suite_bench", "profiler"])
 def test_an_unknown_variant_or_device_is_a_one_line_usage_error(script, request, capsys):
     module = request.getfixturevalue(script)
     for argv, words in ((["--variants", "dcgan,nope"], "unknown variant 'nope'"), (["--device", "tpu"], "tpu")):
