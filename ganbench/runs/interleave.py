@@ -20,7 +20,7 @@ What stays the same as a run alone:
   while a run seeds and builds its nets, which happens in one turn with nothing else in
   between. On a CPU an interleaved run is bit-for-bit the run alone (tested). On CUDA the
   steps' kernels are the same ones on another stream, and the eager warm-up steps that
-  create autograd nodes run under the backward-order guard (autograd_order.py), whose CUDA
+  create autograd nodes run under the backward-order guard (core/cuda/order.py), whose CUDA
   test has yet to run on a GPU.
 - Everything around a run: locks, resume, skip, config checks, checkpoints, status files.
   A run that fails or diverges ends alone; the others go on. Ctrl-C closes every run, which
