@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .data import get_dataset_spec
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -140,8 +141,6 @@ def profile_defaults(profile: str, dataset: str, kind: str) -> dict:
 def resolve(cfg: RunConfig, variant: Variant) -> RunConfig:
     """Fill every None from profile, dataset and `variant` (the one `cfg.variant` names);
     validate; return a new config."""
-    from .data import get_dataset_spec
-
     if variant.name != cfg.variant:
         raise ValueError(f"resolve: config names {cfg.variant!r}, variant is {variant.name!r}")
     spec = get_dataset_spec(cfg.dataset)

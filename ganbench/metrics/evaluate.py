@@ -25,9 +25,13 @@ import torch
 
 from ..data import Dataset, default_cache_dir
 from ..errors import UsageError
-from . import coverage
+from . import coverage, fidelity
+from .classes import IS_SPLITS, class_metrics
+from .classifier import FEATURE_DIM, weights_protocol
 from .fidelity import METRIC_KEYS as INCEPTION_KEYS
 from .fidelity import to_uint8
+from .inception import resolve_weights
+from .reference_cache import classifier_reference_stats
 
 CLASS_KEYS = ("modes", "kl_uniform", "mnist_is", "mnist_fid")
 MIN_FID_IMAGES = 2  # a covariance needs two samples on each side
@@ -52,8 +56,6 @@ class EvalSettings:
     def weights(self):
         """The resolved Inception weights (resolved once; raises a one-line DataUnavailable)."""
         if self._weights is None:
-            from .inception import resolve_weights
-
             self._weights = resolve_weights(self.inception_weights, self.cache)
         return self._weights
 
@@ -163,10 +165,6 @@ def _images(sampler, data: Dataset, cfg, settings: EvalSettings) -> dict:
 
 
 def _class_part(images_u8, data: Dataset, cfg, settings: EvalSettings, channels: int):
-    from .classes import IS_SPLITS, class_metrics
-    from .classifier import FEATURE_DIM, weights_protocol
-    from .reference_cache import classifier_reference_stats
-
     ref_stats = classifier_reference_stats(data, settings.cache, cfg.device)
     metrics, unavailable = class_metrics(images_u8, ref_stats, cfg.device)
     protocol = {
@@ -184,8 +182,6 @@ def _class_part(images_u8, data: Dataset, cfg, settings: EvalSettings, channels:
 
 
 def _inception_part(images_u8, data: Dataset, cfg, settings: EvalSettings):
-    from . import fidelity
-
     if not settings.inception_on(cfg.device):
         reason = CPU_REASON if settings.inception is None else "Inception metrics turned off (--no-inception)"
         return dict.fromkeys(INCEPTION_KEYS), dict.fromkeys(INCEPTION_KEYS, reason), {"enabled": False}

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data import Dataset
 from ..rundir import atomic_write_bytes
+from .classes import reference_statistics
 from .classifier import expected_sha256
 from .digest import reference_key
 
@@ -29,8 +30,6 @@ def cache_key(data: Dataset) -> str:
 
 def classifier_reference_stats(data: Dataset, cache_dir: Path, device: str = "cpu") -> dict:
     """{"mu": (D,), "sigma": (D, D)} of the reference images' classifier features."""
-    from .classes import reference_statistics
-
     key = cache_key(data)
     if key in _MEMORY:
         return _MEMORY[key]

@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import RunError, UsageError
-from ..report.results import collect
+from ..report.results import collect, final_records
 from ..report.tables import DIRECTIONS, aggregate
 from ..rundir import RunDir, atomic_write_bytes
 
@@ -71,8 +71,6 @@ def plain(value):
 
 def _eval_protocol(run_dir: str) -> dict:
     """inception on/off and its reference count, from the run's last eval record."""
-    from ..report.results import final_records
-
     _, evals = final_records(RunDir.at(run_dir).read_metrics())
     inception = (evals.get("protocol") or {}).get("inception") or {}
     if not evals or not inception:

@@ -22,6 +22,7 @@ import pandas as pd
 from ..config import RunOptions
 from ..errors import UsageError
 from ..metrics.evaluate import ByDataset, EvalSettings, make_evaluator
+from ..provenance import environment
 from ..report.results import collect
 from ..report.tables import aggregate
 from ..runs.plan import plan
@@ -175,8 +176,6 @@ def _notes(e: dict, rows: pd.DataFrame) -> list[str]:
 
 
 def _environment_notes(doc: dict, df: pd.DataFrame) -> list[str]:
-    from ..provenance import environment
-
     before = doc.get("environment") or {}
     device = str(df["cfg.device"].iloc[0]) if "cfg.device" in df and len(df) else "cpu"
     now = environment(device)
