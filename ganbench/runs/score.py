@@ -132,10 +132,10 @@ def _check_range(x: Tensor, value_range: tuple[float, float], where: str) -> Non
         )
 
 
-def looks_like_zero_one(x: Tensor, value_range: tuple[float, float]) -> bool:
-    """Images declared in [-1, 1] (the default) with no value below 0: likely in [0, 1]."""
+def looks_like_zero_one(x: Tensor) -> bool:
+    """Images taken to be in [-1, 1] (no --range) with no value below 0: likely in [0, 1]."""
     finite = x[torch.isfinite(x)]
-    return value_range == DEFAULT_RANGE and len(finite) > 0 and finite.min().item() >= 0
+    return len(finite) > 0 and finite.min().item() >= 0
 
 
 ZERO_ONE_NOTE = "every image value is >= 0: if they are in [0, 1], pass --range 0,1 (scored as [-1, 1] now)"
@@ -400,7 +400,7 @@ class CheckedSampler:
         if self.data.kind == "points":
             return x
         _check_range(x, self.value_range, f"--generator {self.spec}: its output")
-        if self.warn and looks_like_zero_one(x, self.value_range):
+        if self.warn and looks_like_zero_one(x):
             self.warn(f"note: --generator {self.spec}: {ZERO_ONE_NOTE}")
             self.warn = None  # once
         return to_minus_one_one(x, self.value_range)
@@ -465,7 +465,8 @@ def score_generator(
     probe_generator(g, z_dim, data, device, spec)
     cfg = ScoreConfig(name, data.name, eval_samples or default_eval_samples(data), eval_seed, device, z_dim=z_dim)
     rng = value_range or DEFAULT_RANGE
-    sampler = CheckedSampler(Sampler(g, z_dim, torch.device(device), eval_seed), data, rng, spec, warn)
+    note = warn if value_range is None else None  # the [0, 1] note: only when no range was declared
+    sampler = CheckedSampler(Sampler(g, z_dim, torch.device(device), eval_seed), data, rng, spec, note)
     module = Path(module_file) if module_file else None
     scored = {
         "what": "generator",
@@ -504,8 +505,8 @@ def score_samples(
     samples = as_samples(raw, data, value_range, f"--samples {path}")
     cfg = ScoreConfig(name, data.name, eval_samples or default_eval_samples(data), 0, device)
     used = check_count(len(samples), data, cfg.eval_samples, f"--samples {path}")
-    declared = value_range or DEFAULT_RANGE  # samples declared in [-1, 1] are as given
-    if warn and data.kind == "images" and dtype != "uint8" and looks_like_zero_one(samples, declared):
+    # Only when no range was declared; then the samples are as given.
+    if warn and value_range is None and data.kind == "images" and dtype != "uint8" and looks_like_zero_one(samples):
         warn(f"note: --samples {path}: {ZERO_ONE_NOTE}")
     scored = {
         "what": "samples",
