@@ -92,4 +92,4 @@ def main() -> None:
     cli()
 
 
-from . import check, evaluate, figures, inspect, run  # noqa: E402,F401,I001  (register the commands)
+from . import check, evaluate, figures, inspect, run, score  # noqa: E402,F401,I001  (register the commands)

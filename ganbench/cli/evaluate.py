@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..config import MAX_EVAL_SAMPLES
-from ..errors import RunError
+from ..core.record import is_scored
+from ..errors import RunError, UsageError
 from ..rundir import read_json
 from . import cli
 from .metric_options import eval_settings, metric_options
@@ -24,6 +25,11 @@ def _check(path: Path) -> None:
         raise RunError(f"{path} is not a directory (expected a run directory <out>/<dataset>/<variant>/seed<k>)")
     if not (path / "config.json").is_file():
         raise RunError(f"{path} is not a run directory (no config.json)")
+    if is_scored(read_json(path / "config.json")):
+        raise UsageError(
+            f"{path} holds a record of `ganbench score` (made elsewhere), not a ganbench run: score it again "
+            "with `ganbench score ... --overwrite`"
+        )
     if not (path / "generator.pt").is_file():
         status = read_json(path / "status.json") or {}
         if status.get("status") == "diverged":

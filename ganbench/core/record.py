@@ -16,22 +16,43 @@ from ..rundir import RunDir
 from ..spec import Variant
 
 FINISHED = ("done", "diverged")
+# config.json's "kind" for a record of `ganbench score`: made elsewhere, never trained here.
+SCORED = "scored"
+
+
+def is_scored(stored: dict | None) -> bool:
+    """Whether a config.json record was written by `ganbench score` rather than by a run."""
+    return isinstance(stored, dict) and stored.get("kind") == SCORED
+
+
+def refuse_scored(run_dir: RunDir) -> None:
+    """ConfigMismatch (exit 2), --overwrite or not: a scored record is never trained over."""
+    if is_scored(run_dir.read_config()):
+        raise ConfigMismatch(
+            f"{run_dir.path} holds a record of `ganbench score` (made elsewhere), not a run of this variant; "
+            "move it, or use another --out"
+        )
 
 
 def config_record(cfg: RunConfig, variant: Variant, data: Dataset) -> dict:
     return {
         "config": cfg.to_dict(),
         "variant": {"name": variant.name, "paper": variant.paper, **variant.hyperparameters()},
-        "dataset": {
-            "name": data.name,
-            "kind": data.kind,
-            "shape": list(data.shape),
-            "train_size": len(data) or None,
-            "reference_split": data.reference_split,
-            "source": data.source,
-            "citation": get_dataset_spec(data.name).citation,
-        },
+        "dataset": dataset_record(data),
         "environment": provenance.environment(cfg.device),
+    }
+
+
+def dataset_record(data: Dataset) -> dict:
+    """config.json's "dataset": what was trained on and scored against."""
+    return {
+        "name": data.name,
+        "kind": data.kind,
+        "shape": list(data.shape),
+        "train_size": len(data) or None,
+        "reference_split": data.reference_split,
+        "source": data.source,
+        "citation": get_dataset_spec(data.name).citation,
     }
 
 

@@ -2,7 +2,8 @@
 
 A `Sampler` is the generator net and how to feed it, nothing else: evaluators score it
 without the discriminator, the optimisers or a `Trainer`, so `ganbench eval` builds only
-G, and a generator made elsewhere can be scored the same way.
+G, and a generator made elsewhere can be scored the same way. `FixedSamples` is the same
+interface over samples made elsewhere (`ganbench score --samples`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,24 @@ class Sampler:
             return torch.cat(chunks)
         finally:
             self.g.train(was_training)
+
+
+class FixedSamples:
+    """Samples made elsewhere, scored like a generator's: `sample(n)` returns the first n,
+    in [-1, 1] for images (N, C, H, W), as given for points (N, 2). There is no noise, so
+    every call returns the same samples; asking for more than there are is an error (the
+    caller checks the count first and says so as one line)."""
+
+    def __init__(self, samples: Tensor):
+        self.samples = samples.float().cpu()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def sample(self, n: int, generator: torch.Generator | None = None, batch: int = 500) -> Tensor:
+        if n > len(self.samples):
+            raise ValueError(f"asked for {n} samples; only {len(self.samples)} were given")
+        return self.samples[:n]
 
 
 def write_samples(sampler: Sampler, data: Dataset, path: Path, title: str = "") -> None:

@@ -58,7 +58,12 @@ def eval_history(runs: pd.DataFrame) -> pd.DataFrame:
 
 def metric_curves(history, dataset: str, metric: str, path, pdf: bool = False, direction: str = "") -> list:
     """`metric` against training step, one line per variant (mean over seeds, band = ± std)."""
-    sub = history[(history["dataset"] == dataset) & history[metric].notna()] if metric in history else history[:0]
+    # A record scored by `ganbench score` has no training step (step null): no place on a curve.
+    sub = (
+        history[(history["dataset"] == dataset) & history[metric].notna() & history["step"].notna()]
+        if metric in history
+        else history[:0]
+    )
     if sub.empty:
         return []
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -3,6 +3,8 @@
 `collect(out)` walks <out>/<dataset>/<variant>/seed<k>/ and returns one row per run:
 its identity, status, timings, final losses, final evaluation metrics and the whole
 resolved config (prefixed `cfg.`), ready for pandas (the compare_gan convention).
+A record written by `ganbench score` reads the same way, as a row whose variant is its
+NAME and whose `origin` is "scored" (the other rows': "trained").
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.record import is_scored
 from ..data import DATASETS
 from ..rundir import RunDir
 from ..runs.plan import registered_variants
@@ -57,6 +60,8 @@ def run_row(path: Path) -> dict:
         "steps_per_s": status.get("steps_per_s"),
         "eval_step": evals.get("step"),
         "run_dir": str(path),
+        # "scored": made elsewhere and scored by `ganbench score` (no steps, no losses)
+        "origin": "scored" if is_scored(record) else "trained",
     }
     for key, value in evals.items():
         if key not in ("type", "step") and not isinstance(value, (dict, list)):
@@ -132,6 +137,7 @@ NON_METRIC = set(ID_COLUMNS) | {
     "steps_per_s",
     "eval_step",
     "run_dir",
+    "origin",
 }
 
 

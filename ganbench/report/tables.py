@@ -121,29 +121,43 @@ def display_table(agg: pd.DataFrame, dataset: str, bold=("**", "**")) -> pd.Data
 def protocol_line(df: pd.DataFrame, dataset: str) -> str:
     """What produced the numbers of one dataset's table, in one line."""
     sub = df[df["dataset"] == dataset]
+    # Rows of `ganbench score` were trained elsewhere: no profile, steps or batch of ours.
+    scored = sub["origin"] == "scored" if "origin" in sub else pd.Series(False, index=sub.index)
+    trained = sub[~scored]
 
-    def values(col: str) -> str:
-        if col not in sub:
+    def values(col: str, rows: pd.DataFrame = sub) -> str:
+        if col not in rows:
             return "?"
-        vals = sorted({str(v) for v in sub[col].dropna()})
+        vals = sorted({_plain(v) for v in rows[col].dropna()})
         return "/".join(vals) if vals else "?"
 
     # (label, column, whether runs that differ in it are measured under different protocols)
+    fields = [("profile", "cfg.profile", True), ("steps", "cfg.steps", True), ("batch", "cfg.batch_size", True)]
+    training = [f"{label} {values(col, trained)}" for label, col, _ in fields] if len(trained) else []
+    mixed = [label for label, col, _ in fields if col in trained and trained[col].dropna().nunique() > 1]
     fields = [
-        ("profile", "cfg.profile", True),
-        ("steps", "cfg.steps", True),
-        ("batch", "cfg.batch_size", True),
         ("eval samples", "eval_samples", True),
         ("seeds", "seed", False),
     ]
     fields += [(col, col, True) for col in ("extractor", "reference") if col in sub and sub[col].notna().any()]
-    parts = [f"{label} {values(col)}" for label, col, _ in fields]
+    parts = training + [f"{label} {values(col)}" for label, col, _ in fields]
     # Runs made under different protocols are pooled into one mean; say so where it happens.
-    mixed = [label for label, col, protocol in fields if protocol and col in sub and sub[col].dropna().nunique() > 1]
+    mixed += [label for label, col, protocol in fields if protocol and col in sub and sub[col].dropna().nunique() > 1]
     head = "Protocol"
     if mixed:
         head = f"MIXED PROTOCOLS (the runs differ in {', '.join(mixed)}: their means are not comparable)"
-    return f"{head}: " + "; ".join(parts) + ". Arrows: ↑ higher is better, ↓ lower is better; best in bold."
+    note = ""
+    if scored.any():
+        names = ", ".join(dict.fromkeys(sub.loc[scored, "variant"]))
+        note = f" Scored by `ganbench score`, not trained by ganbench: {names}."
+    return f"{head}: " + "; ".join(parts) + "." + note + " Arrows: ↑ higher is better, ↓ lower is better; best in bold."
+
+
+def _plain(value) -> str:
+    """A value as the protocol line states it: 40, not 40.0 (a column with gaps is float)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def render(df: pd.DataFrame, fmt: str = "markdown") -> str:

@@ -6,4 +6,5 @@ schedule.py    the one scheduler: sequential, --streams K and --jobs N are its l
 interleave.py  several runs advanced in turn in one process, each on its CUDA stream
 jobs.py        a job process: trains the runs the scheduler sends it
 rescore.py     `ganbench eval`: score a finished run directory's generator again
+score.py       `ganbench score`: a generator or samples made elsewhere, scored as a run directory
 """

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..config import RunConfig, RunOptions
 from ..core.loop import run_to_end, train_steps
-from ..core.record import existing_state, refuse_different
+from ..core.record import existing_state, refuse_different, refuse_scored
 from ..errors import GanbenchError, RunError, RunLocked
 from ..rundir import RunDir
 from .plan import variant_of
@@ -38,6 +38,7 @@ def decide(run_dir: RunDir, cfg: RunConfig, options: RunOptions) -> str:
     process trains it, it holds another config, or an unfinished run with no --resume)."""
     if run_dir.is_locked():
         raise RunLocked(f"{run_dir.path} is being trained by another process; wait for it or use another --out")
+    refuse_scored(run_dir)
     state = "new" if options.overwrite else existing_state(run_dir, cfg)
     if state == "done":
         return "skip"

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from ..config import RunConfig
+from ..core.record import is_scored
 from ..core.samples import Sampler
 from ..data import load_dataset
 from ..errors import RunError
@@ -21,6 +22,8 @@ def load_run_config(run: RunDir) -> RunConfig:
     record = run.read_config()
     if not record or not isinstance(record.get("config"), dict):
         raise RunError(f"{run.config_path} is unreadable or has no config")
+    if is_scored(record):
+        raise RunError(f"{run.path} holds a record of `ganbench score` (made elsewhere), not a ganbench run")
     try:
         cfg = RunConfig.from_dict(record["config"])
     except (TypeError, ValueError) as exc:

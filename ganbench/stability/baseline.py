@@ -185,6 +185,17 @@ def from_runs(out: Path, datasets=None, variants=None) -> dict:
     df = collect(out)
     if df.empty:
         raise RunError(f"no run directories under {out}")
+    # Records of `ganbench score` were made elsewhere: `ganbench check` could not train them again.
+    scored = df[df["origin"] == "scored"]
+    asked = set(variants or ()) & set(scored["variant"])
+    if asked:
+        raise UsageError(
+            f"{', '.join(sorted(asked))}: scored by `ganbench score`, not trained by ganbench; "
+            "a baseline holds runs that `ganbench check` can train again"
+        )
+    df = df[df["origin"] != "scored"]
+    if df.empty:
+        raise RunError(f"no runs trained by ganbench under {out} (only records of `ganbench score`)")
     for column, wanted in (("dataset", datasets), ("variant", variants)):
         if wanted:
             missing = sorted(set(wanted) - set(df[column]))
