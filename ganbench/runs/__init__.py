@@ -7,4 +7,5 @@ interleave.py  several runs advanced in turn in one process, each on its CUDA st
 jobs.py        a job process: trains the runs the scheduler sends it
 rescore.py     `ganbench eval`: score a finished run directory's generator again
 score.py       `ganbench score`: a generator or samples made elsewhere, scored as a run directory
+score_inputs.py  what `ganbench score` reads (sample files, folders, generators), checked first
 """
