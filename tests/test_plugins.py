@@ -311,3 +311,20 @@ def test_the_readmes_plugin_example_runs_verbatim(tmp_path):
         outputs.append(result.stdout)
     variant = re.search(r'name="([^"]+)"', code).group(1)
     assert re.search(rf"\| {variant} +\| \S", outputs[-1]) and re.search(r"\| dcgan +\| \S", outputs[-1])
+
+
+def test_check_trains_a_plugins_runs_in_job_processes_and_passes_against_their_baseline(tmp_path):
+    seeds = ["--seeds", "0,1"]
+    assert invoke("--plugin", EXAMPLE, "run", "r1-gan", *SMOKE, *seeds, "--out", tmp_path / "runs").exit_code == 0
+    made = invoke("baseline", "--out", tmp_path / "runs", "-o", tmp_path / "baseline.json")
+    assert made.exit_code == 0, made.output
+    args = ["check", "--baseline", tmp_path / "baseline.json", "--no-progress", "--jobs", "2", "--out", tmp_path / "c"]
+    result = invoke("--plugin", EXAMPLE, *args)
+    assert result.exit_code == 0, result.output
+    for seed in (0, 1):  # retrained in spawned job processes, which loaded the plugin: the same runs
+        where = Path("ring8", "r1-gan", f"seed{seed}")
+        assert_same_run(tmp_path / "runs" / where, tmp_path / "c" / where)
+    bare = ganbench(*args)  # a fresh process without the plugin: one line saying what is missing
+    lines = [line for line in bare.stderr.splitlines() if line.strip()]
+    assert bare.returncode == 2 and len(lines) == 1 and "Traceback" not in bare.stderr, bare.stderr
+    assert lines[0].startswith("Error: unknown variant 'r1-gan'") and "--plugin" in lines[0], lines[0]
