@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
+from . import plugins as _plugins
 from .data import get_dataset_spec
 from .errors import UsageError
 
@@ -177,6 +178,8 @@ class RunOptions:
     evaluator: evaluator(sampler, data, cfg) -> flat metrics dict (ganbench.metrics.evaluate);
                None: no evaluations. Must pickle for job processes.
     echo:      where one-line messages go (warnings, one line per finished run).
+    plugins:   the plugin sources (file paths, "entry-point:NAME") a job process loads
+               before it trains: by default those loaded in the process that made this.
     """
 
     out: Path = Path("runs")
@@ -186,6 +189,7 @@ class RunOptions:
     overwrite: bool = False
     progress: bool = True
     echo: Callable[[str], None] = print
+    plugins: tuple[str, ...] = field(default_factory=_plugins.loaded_sources)
 
     def replace(self, **changes) -> RunOptions:
         if "out" in changes:
@@ -194,6 +198,7 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "plugins", tuple(self.plugins))
 
 
 # Generated samples per evaluation: they are drawn and held at once, and 100,000 is twice

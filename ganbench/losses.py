@@ -4,14 +4,64 @@ One sign convention everywhere: the discriminator returns raw scores (logits for
 BCE-based losses), and higher means "more real". Every discriminator loss has the
 signature `d_loss(real_scores, fake_scores) -> scalar` and every generator loss
 `g_loss(fake_scores) -> scalar`, so the training core calls them without knowing which
-one it holds (the compare_gan convention).
+one it holds (the compare_gan convention). A penalty is
+`penalty(critic, real, fake, generator=None, weight=...) -> scalar`, added to the D loss.
+
+Losses and penalties are registered by their `__name__` (the name config.json and `ganbench
+list` show), so two different functions never share a name; `register_variant` registers
+a variant's own on first use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .plugins import note_origin, origin_of, refuse
+
+DLoss = Callable[[Tensor, Tensor], Tensor]  # (real_scores, fake_scores) -> scalar
+GLoss = Callable[[Tensor], Tensor]  # fake_scores -> scalar
+
+
+class Penalty(Protocol):
+    def __call__(
+        self,
+        critic: nn.Module,
+        real: Tensor,
+        fake: Tensor,
+        generator: torch.Generator | None = None,
+        weight: float = 1.0,
+    ) -> Tensor: ...
+
+
+LOSSES: dict[str, Callable] = {}  # d and g losses, by __name__
+PENALTIES: dict[str, Callable] = {}
+
+
+def _register(table: dict[str, Callable], kind: str, fn: Callable) -> Callable:
+    name = getattr(fn, "__name__", None)
+    if not callable(fn) or not name or name == "<lambda>":
+        raise refuse(f"a {kind} must be a named function, got {fn!r}")
+    if name in table and table[name] is not fn:
+        raise refuse(f"{kind} {name!r} is already registered ({origin_of(kind, name)}); give yours another name")
+    if name not in table:
+        table[name] = fn
+        note_origin(kind, name)
+    return fn
+
+
+def register_loss(fn: Callable) -> Callable:
+    """Register a D loss `(real, fake) -> scalar` or a G loss `(fake) -> scalar` by its name."""
+    return _register(LOSSES, "loss", fn)
+
+
+def register_penalty(fn: Callable) -> Callable:
+    """Register a penalty `(critic, real, fake, generator=None, weight=...) -> scalar` by its name."""
+    return _register(PENALTIES, "penalty", fn)
 
 
 # --- non-saturating GAN (Goodfellow et al. 2014, Sec. 3) --------------------------------
@@ -76,3 +126,17 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     grad_norm = grad.flatten(1).norm(2, dim=1)  # (B,)
     return weight * ((grad_norm - 1.0) ** 2).mean()
+
+
+for _fn in (
+    d_nonsaturating,
+    g_nonsaturating,
+    d_least_squares,
+    g_least_squares,
+    d_wasserstein,
+    g_wasserstein,
+    d_hinge,
+    g_hinge,
+):
+    register_loss(_fn)
+register_penalty(gradient_penalty)

@@ -1,6 +1,9 @@
 """Generator and discriminator builders, sized from the dataset's sample shape.
 
-Two families:
+Net families are a registry: `register_arch(name, build)`, where
+`build(z_dim, sample_shape, g_norm, d_norm) -> (G, D)` returns both nets, initialised.
+`d_norm="spectral"` is then applied by `build_nets` to every linear and convolutional
+layer of D, for every family alike. Two built-in families register themselves the same way:
 - "mlp":   fully connected nets. For 2-D points they follow PacGAN/VEEGAN's toy setup
            (G: 4 hidden layers of 400, D: 3 hidden layers of 200); for images, Goodfellow
            et al. 2014's MNIST generator (2 hidden layers of 1200) and a D of matching size.
@@ -16,14 +19,55 @@ The discriminator's normalisation comes from the variant: "batch", "layer", "spe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .plugins import note_origin, origin_of, refuse
+
 NORMS = ("batch", "layer", "spectral", "none")
-ARCHS = ("mlp", "dcgan")
+
+# build(z_dim, sample_shape, g_norm, d_norm) -> (G, D), both initialised
+BuildNets = Callable[[int, Sequence[int], str, str], tuple[nn.Module, nn.Module]]
+# generator(z_dim, sample_shape, g_norm) -> G (its initial values are overwritten)
+BuildGenerator = Callable[[int, Sequence[int], str], nn.Module]
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    build: BuildNets
+    generator: BuildGenerator | None = None  # G alone, for `ganbench eval`; None: build's G
+    summary: str = ""
+
+
+ARCHS: dict[str, Arch] = {}
+
+
+def register_arch(name: str, build: BuildNets, *, generator: BuildGenerator | None = None, summary: str = "") -> Arch:
+    """Register a net family under `name` (a Variant's `arch`); refuses a name already taken."""
+    if not isinstance(name, str) or not name.strip():
+        raise refuse(f"a net family needs a non-empty name, got {name!r}")
+    if name in ARCHS:
+        raise refuse(f"net family {name!r} is already registered ({origin_of('arch', name)})")
+    if not callable(build):
+        raise refuse(f"net family {name!r}: build must be callable, got {type(build).__name__}")
+    if generator is not None and not callable(generator):
+        raise refuse(f"net family {name!r}: generator must be callable, got {type(generator).__name__}")
+    ARCHS[name] = arch = Arch(name, build, generator, summary)
+    note_origin("arch", name)
+    return arch
+
+
+def get_arch(name: str) -> Arch:
+    try:
+        return ARCHS[name]
+    except KeyError:
+        raise ValueError(f"unknown arch {name!r}; choose one of {', '.join(ARCHS)}") from None
+
 
 # Widths. The toy sizes follow PacGAN (Lin et al. 2018, App. D), which follows VEEGAN.
 TOY_G_HIDDEN = (400, 400, 400, 400)
@@ -169,8 +213,6 @@ def dcgan_init_(module: nn.Module) -> None:
 
 
 def _generator(arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str) -> nn.Module:
-    if arch not in ARCHS:
-        raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
     if len(sample_shape) == 1:  # points always get MLPs
         return mlp_generator(z_dim, sample_shape, TOY_G_HIDDEN, g_norm, tanh=False)
     if arch == "mlp":
@@ -186,24 +228,52 @@ def _discriminator(arch: str, sample_shape: Sequence[int], d_norm: str) -> nn.Mo
     return dcgan_discriminator(sample_shape, d_norm)
 
 
+def _builtin(arch: str) -> tuple[BuildNets, BuildGenerator]:
+    """The built-in families' builders. Both nets are built before either is initialised:
+    that order fixes every run's initial weights."""
+
+    def build(z_dim: int, sample_shape: Sequence[int], g_norm: str, d_norm: str) -> tuple[nn.Module, nn.Module]:
+        g = _generator(arch, z_dim, sample_shape, g_norm)
+        d = _discriminator(arch, sample_shape, d_norm)
+        if arch == "dcgan":
+            dcgan_init_(g)
+            dcgan_init_(d)
+        return g, d
+
+    def generator(z_dim: int, sample_shape: Sequence[int], g_norm: str) -> nn.Module:
+        return _generator(arch, z_dim, sample_shape, g_norm)
+
+    return build, generator
+
+
 def build_nets(
     arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str, d_norm: str
 ) -> tuple[nn.Module, nn.Module]:
-    """(generator, discriminator) for one variant on one dataset.
+    """(generator, discriminator) for one variant on one dataset, from the family `arch`.
 
-    Points (sample_shape of rank 1) always get MLPs; images get the arch's nets. Both are
-    built before either is initialised: that order fixes every run's initial weights.
+    The built-in families give points (sample_shape of rank 1) MLPs and images the arch's
+    nets. A spectrally normalised D is normalised here, after the family initialised it.
     """
-    g = _generator(arch, z_dim, sample_shape, g_norm)
-    d = _discriminator(arch, sample_shape, d_norm)
-    if arch == "dcgan":
-        dcgan_init_(g)
-        dcgan_init_(d)
+    g, d = get_arch(arch).build(z_dim, tuple(sample_shape), g_norm, d_norm)
+    if not isinstance(g, nn.Module) or not isinstance(d, nn.Module):
+        raise TypeError(f"net family {arch!r}: build must return (G, D), two torch.nn.Module objects")
     if d_norm == "spectral":
         apply_spectral_norm_(d)
     return g, d
 
 
-def build_generator(arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str) -> nn.Module:
-    """The generator alone, for scoring saved weights (its initial values are overwritten)."""
-    return _generator(arch, z_dim, sample_shape, g_norm)
+def build_generator(arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str, d_norm: str) -> nn.Module:
+    """The generator alone, for scoring saved weights (its initial values are overwritten):
+    the family's generator builder, or G of its (G, D)."""
+    family = get_arch(arch)
+    if family.generator is not None:
+        return family.generator(z_dim, tuple(sample_shape), g_norm)
+    return build_nets(arch, z_dim, sample_shape, g_norm, d_norm)[0]
+
+
+for _name, _summary in (
+    ("mlp", "fully connected G and D (Goodfellow et al. 2014; PacGAN's toy nets)"),
+    ("dcgan", "all-convolutional G and D (Radford et al. 2016)"),
+):
+    _build, _gen = _builtin(_name)
+    register_arch(_name, _build, generator=_gen, summary=_summary)

@@ -6,21 +6,25 @@ writing one small file in variants/ (see variants/README.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from torch import Tensor
 
 from .nets import ARCHS, NORMS
+from .plugins import refuse
 
 OPTIMIZERS = ("adam", "sgd")
+# A variant's name is a folder of every run directory: no separators, no spaces.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str  # registry key, e.g. "wgan-gp"
     paper: str  # citation the defaults come from
-    arch: str  # "mlp" | "dcgan": which builders from nets.py
+    arch: str  # a registered net family (nets.register_arch): "mlp", "dcgan", or a plugin's
     d_loss: Callable[[Tensor, Tensor], Tensor]  # (real_scores, fake_scores) -> scalar
     g_loss: Callable[[Tensor], Tensor]  # fake_scores -> scalar
     n_critic: int = 1  # discriminator steps per generator step
@@ -39,17 +43,24 @@ class Variant:
     points_overrides: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Unknown field values are refused with one line (a RegistryError, a ValueError)."""
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name):
+            raise refuse(f"variant name {self.name!r}: use letters, digits, '.', '_' and '-' (it names a folder)")
         if self.arch not in ARCHS:
-            raise ValueError(f"{self.name}: unknown arch {self.arch!r}")
+            raise refuse(f"{self.name}: unknown arch {self.arch!r}; registered: {', '.join(ARCHS)}")
         for which in ("g_norm", "d_norm"):
             if getattr(self, which) not in NORMS:
-                raise ValueError(f"{self.name}: unknown {which} {getattr(self, which)!r}")
+                raise refuse(f"{self.name}: unknown {which} {getattr(self, which)!r}; choose one of {', '.join(NORMS)}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"{self.name}: unknown optimizer {self.optimizer!r}")
-        if self.n_critic < 1:
-            raise ValueError(f"{self.name}: n_critic must be >= 1")
+            raise refuse(f"{self.name}: unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        for which in ("d_loss", "g_loss", "d_penalty"):
+            fn = getattr(self, which)
+            if not (fn is None and which == "d_penalty") and not callable(fn):
+                raise refuse(f"{self.name}: {which} must be a function, got {fn!r}")
+        if not isinstance(self.n_critic, int) or self.n_critic < 1:
+            raise refuse(f"{self.name}: n_critic must be an integer >= 1, got {self.n_critic!r}")
         if (self.d_penalty is None) != (self.penalty_weight == 0.0):
-            raise ValueError(f"{self.name}: a penalty needs a non-zero weight and a weight needs a penalty")
+            raise refuse(f"{self.name}: a penalty needs a non-zero weight and a weight needs a penalty")
 
     def defaults(self, kind: str) -> dict:
         """The RunConfig defaults this variant sets for data of `kind` ("points" | "images")."""

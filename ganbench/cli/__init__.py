@@ -2,6 +2,9 @@
 
 Errors print as one line: usage errors exit 2, runtime faults exit 1. `--debug`, anywhere
 on the command line, shows the traceback instead.
+
+Plugins load before any command runs: `ganbench --plugin FILE ...` (repeatable),
+$GANBENCH_PLUGINS and the `ganbench.plugins` entry points (ganbench/plugins.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import sys
 
 import click
 
+from .. import plugins
 from ..errors import GanbenchError, RunError
 
 
@@ -81,11 +85,21 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="ganbench")
-def cli() -> None:
+@click.option(
+    "--plugin",
+    "plugin_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help=f"A Python file that registers variants, nets, losses or datasets (repeatable; also ${plugins.ENV}, "
+    f"os.pathsep-separated, and the '{plugins.ENTRY_POINT_GROUP}' entry points). See docs/plugins.md.",
+)
+def cli(plugin_paths) -> None:
     """Train, score and compare GAN variants under one seeded training core.
 
     Add --debug anywhere to see tracebacks.
     """
+    plugins.load_all(plugins.discover(plugin_paths))
 
 
 def main() -> None:

@@ -7,17 +7,26 @@ from pathlib import Path
 
 import click
 
+from .. import plugins
 from ..config import PROFILES
 from ..data import DATASET_FACTORIES, DATASETS, data_root
+from ..losses import LOSSES, PENALTIES
+from ..nets import ARCHS
 from . import cli
 from .options import RUNS_OPTION, require_runs
 
 
 @cli.command("list")
 def list_cmd() -> None:
-    """Every registered variant and dataset, with its key hyperparameters and paper."""
+    """Every registered variant, net family, loss, penalty and dataset, with its key
+    hyperparameters, its paper and where it comes from (built-in, or a plugin)."""
     from ..runs.plan import VARIANTS
 
+    if plugins.loaded():
+        click.echo("Plugins")
+        for p in plugins.loaded():
+            click.echo(f"  {p['source']}" + (f" (sha256 {p['sha256']})" if p["sha256"] else ""))
+        click.echo("")
     click.echo("Variants")
     for v in VARIANTS.values():
         hp = v.hyperparameters()
@@ -32,6 +41,14 @@ def list_cmd() -> None:
             changes = ", ".join(f"{k}={val}" for k, val in hp["points_overrides"].items())
             click.echo(f"  {'':<9} on 2-D data, as in the authors' toy code: {changes}")
         click.echo(f"  {'':<9} {v.paper}")
+        click.echo(f"  {'':<9} from: {plugins.origin_of('variant', v.name)}")
+    click.echo("\nNet families")
+    for arch in ARCHS.values():
+        click.echo(f"  {arch.name:<9} {arch.summary}; from: {plugins.origin_of('arch', arch.name)}")
+    for title, kind, table in (("Losses", "loss", LOSSES), ("Penalties", "penalty", PENALTIES)):
+        click.echo(f"\n{title}")
+        for name in table:
+            click.echo(f"  {name:<17} from: {plugins.origin_of(kind, name)}")
     click.echo("\nDatasets")
     root = data_root(None)
     for spec in DATASETS.values():
@@ -40,6 +57,7 @@ def list_cmd() -> None:
         click.echo(f"  {spec.name:<13} {spec.summary}; batch {spec.batch_size}, z_dim {spec.z_dim}")
         click.echo(f"  {'':<13} {spec.citation}")
         click.echo(f"  {'':<13} {avail}")
+        click.echo(f"  {'':<13} from: {plugins.origin_of('dataset', spec.name)}")
     for prefix in DATASET_FACTORIES:
         from ..data.folder import SUMMARY
 

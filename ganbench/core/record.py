@@ -8,7 +8,7 @@ asks it before starting a run.
 
 from __future__ import annotations
 
-from .. import provenance
+from .. import plugins, provenance
 from ..config import RunConfig, diff
 from ..data import Dataset, get_dataset_spec
 from ..errors import ConfigMismatch
@@ -34,10 +34,29 @@ def refuse_scored(run_dir: RunDir) -> None:
         )
 
 
+def origins(variant: Variant, dataset: str) -> dict:
+    """Where the variant, its nets, losses, penalty and the dataset were registered:
+    "built-in", a plugin file's path, or "entry-point:NAME"."""
+    out = {
+        "variant": plugins.origin_of("variant", variant.name),
+        "arch": plugins.origin_of("arch", variant.arch),
+        "d_loss": plugins.origin_of("loss", variant.d_loss.__name__),
+        "g_loss": plugins.origin_of("loss", variant.g_loss.__name__),
+        "dataset": plugins.origin_of("dataset", dataset.partition(":")[0]),
+    }
+    if variant.d_penalty is not None:
+        out["penalty"] = plugins.origin_of("penalty", variant.d_penalty.__name__)
+    return out
+
+
 def config_record(cfg: RunConfig, variant: Variant, data: Dataset) -> dict:
     return {
         "config": cfg.to_dict(),
         "variant": {"name": variant.name, "paper": variant.paper, **variant.hyperparameters()},
+        # every plugin loaded in the process that trained (source, file, sha256), and
+        # which of this run's parts came from one
+        "plugins": plugins.loaded(),
+        "origins": origins(variant, data.name),
         "dataset": dataset_record(data),
         "environment": provenance.environment(cfg.device),
     }
@@ -78,7 +97,8 @@ def existing_state(run_dir: RunDir, cfg: RunConfig) -> str:
 
 
 def refuse_different(run_dir: RunDir, cfg: RunConfig) -> None:
-    """ConfigMismatch (exit 2) if the directory holds a run with another config."""
+    """ConfigMismatch (exit 2) if the directory holds a run with another config, or one
+    made with a plugin file that has changed since (or is not loaded now)."""
     stored = run_dir.read_config()
     fields = diff(stored.get("config", {}), cfg) if stored is not None else []
     if fields:
@@ -86,6 +106,25 @@ def refuse_different(run_dir: RunDir, cfg: RunConfig) -> None:
             f"{run_dir.path} holds a run with a different config (differs in: {', '.join(fields)}); "
             "use another --out, or --overwrite to replace it"
         )
+    if stored is not None:
+        refuse_changed_plugins(run_dir, stored)
+
+
+def refuse_changed_plugins(run_dir: RunDir, stored: dict) -> None:
+    """The plugins this run's parts came from must be loaded now, with the same sha256."""
+    used = {o for o in (stored.get("origins") or {}).values() if o != plugins.BUILTIN}
+    now = {p["source"]: p["sha256"] for p in plugins.loaded()}
+    for then in stored.get("plugins") or []:
+        source = then.get("source")
+        if source not in used:
+            continue
+        if source not in now:
+            raise ConfigMismatch(f"{run_dir.path} was trained with plugin {source}; load it again (--plugin)")
+        if now[source] != then.get("sha256"):
+            raise ConfigMismatch(
+                f"{run_dir.path} was trained with plugin {source} (sha256 {str(then.get('sha256'))[:12]}...), "
+                f"which has changed since (now {str(now[source])[:12]}...); restore it, or --overwrite to restart"
+            )
 
 
 def timing_fields(timing: dict, trainer) -> dict:

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from ..errors import RunError, UsageError
+from ..plugins import note_origin, origin_of, refuse
 from ..rundir import private_tmp
 
 DATA_ENV = "GANBENCH_DATA"
@@ -114,17 +115,36 @@ DATASETS: dict[str, DatasetSpec] = {}
 DATASET_FACTORIES: dict[str, Callable[[str], DatasetSpec]] = {}
 
 
+KINDS = ("points", "images")
+
+
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
-    if spec.name in DATASETS:
-        raise ValueError(f"dataset {spec.name!r} is already registered")
+    """Register `spec`; refuses a name already taken and unknown or impossible field values."""
+    if not isinstance(spec, DatasetSpec):
+        raise refuse(f"register_dataset takes a ganbench DatasetSpec, got {type(spec).__name__}")
+    if not isinstance(spec.name, str) or not spec.name or any(c in spec.name for c in ":/\\ "):
+        raise refuse(f"dataset name {spec.name!r}: no ':', '/', '\\' or spaces (it names a folder)")
+    if spec.name in DATASETS or spec.name in DATASET_FACTORIES:
+        raise refuse(f"dataset {spec.name!r} is already registered ({origin_of('dataset', spec.name)})")
+    if spec.kind not in KINDS:
+        raise refuse(f"dataset {spec.name}: unknown kind {spec.kind!r}; choose one of {', '.join(KINDS)}")
+    for which in ("batch_size", "z_dim"):
+        value = getattr(spec, which)
+        if not isinstance(value, int) or value < 1:
+            raise refuse(f"dataset {spec.name}: {which} must be a positive integer, got {value!r}")
+    for which in ("load", "locate"):
+        if not callable(getattr(spec, which)):
+            raise refuse(f"dataset {spec.name}: {which} must be a function")
     DATASETS[spec.name] = spec
+    note_origin("dataset", spec.name)
     return spec
 
 
 def register_dataset_factory(prefix: str, factory: Callable[[str], DatasetSpec]) -> None:
-    if prefix in DATASET_FACTORIES:
-        raise ValueError(f"dataset prefix {prefix!r} is already registered")
+    if prefix in DATASET_FACTORIES or prefix in DATASETS:
+        raise refuse(f"dataset prefix {prefix!r} is already registered ({origin_of('dataset', prefix)})")
     DATASET_FACTORIES[prefix] = factory
+    note_origin("dataset", prefix)
 
 
 def get_dataset_spec(name: str) -> DatasetSpec:

@@ -26,6 +26,9 @@ or CUDA context is inherited from the parent), each train one run at a time, or 
 Finished runs are skipped by the scheduler without starting a process (schedule.py);
 everything else (resume, locks, config checks) is `run_one`'s, in the child. The options
 sent to a child must pickle: its evaluator above all (`ganbench check` with several runs).
+- Plugins: a child loads the parent's (RunOptions.plugins: the same files and entry points,
+  in the same order) before its first run, so their variants, nets and datasets exist
+  there; a plugin that fails to load there fails each run it is sent, with that line.
 """
 
 from __future__ import annotations
@@ -64,10 +67,10 @@ class _Worker:
     numbers (tested). On CUDA with one stream it trains one run and retires (see the
     module's notes)."""
 
-    def __init__(self, ctx, slot: int, gpu: str | None):
+    def __init__(self, ctx, slot: int, gpu: str | None, plugins: tuple[str, ...] = ()):
         self.slot, self.gpu = slot, gpu
         self.conn, child_end = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_serve, args=(child_end, gpu), name=f"ganbench-job{slot + 1}")
+        self.proc = ctx.Process(target=_serve, args=(child_end, gpu, plugins), name=f"ganbench-job{slot + 1}")
         self.proc.start()
         child_end.close()  # the child holds the only other end: EOF here when it dies
         self.tasks: dict[int, RunConfig] = {}  # runs it is training, by their index
@@ -87,14 +90,21 @@ def _child_echo(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _serve(conn, gpu: str | None) -> None:
-    """A job's process: train each (index, cfg, options, own_stream) it is sent, several at
-    once (interleave.Interleaver); answer (index, status, message) as each ends."""
+def _serve(conn, gpu: str | None, plugins: tuple[str, ...] = ()) -> None:
+    """A job's process: load the parent's plugins, then train each (index, cfg, options,
+    own_stream) it is sent, several at once (interleave.Interleaver); answer (index,
+    status, message) as each ends."""
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # before anything starts CUDA
+    from .. import plugins as plugin_loader
     from ..data import reuse_loaded
     from .interleave import Interleaver
 
+    try:
+        plugin_loader.load_all(plugins)
+        broken = None
+    except plugin_loader.PluginError as exc:
+        broken = str(exc)
     active = Interleaver()
     try:
         with reuse_loaded():  # the runs this process trains load each dataset once
@@ -105,6 +115,9 @@ def _serve(conn, gpu: str | None) -> None:
                     if task is None:
                         return
                     i, cfg, options, own_stream = task
+                    if broken:
+                        conn.send((i, "failed", broken))
+                        continue
                     active.add(i, cfg, options.replace(echo=_child_echo), own_stream)
                 for i, outcome in active.advance():
                     conn.send((i, outcome.status, outcome.message))
@@ -135,7 +148,7 @@ class ProcessSlot:
 
     def start(self, i: int, cfg: RunConfig) -> str:
         if self.worker is None:
-            self.worker = _Worker(self.ctx, self.slot, self.gpu)
+            self.worker = _Worker(self.ctx, self.slot, self.gpu, self.options.plugins)
         w = self.worker
         w.conn.send((i, cfg, self.options, self.streams > 1))
         w.tasks[i] = cfg

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ganbench.variants import VARIANTS, get_variant, variant_names
+from ganbench.variants import VARIANTS, get_variant, register_variant, variant_names
 
 from .. import config
 from ..config import RunConfig
@@ -18,7 +18,16 @@ from ..data import get_dataset_spec
 from ..errors import DataUnavailable
 from ..spec import Variant
 
-__all__ = ["VARIANTS", "SuitePlan", "get_variant", "plan", "registered_variants", "resolve", "variant_names"]
+__all__ = [
+    "VARIANTS",
+    "SuitePlan",
+    "get_variant",
+    "plan",
+    "register_variant",
+    "registered_variants",
+    "resolve",
+    "variant_names",
+]
 
 
 def registered_variants() -> list[str]:

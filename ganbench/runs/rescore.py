@@ -56,7 +56,7 @@ def evaluate_run_dir(path: Path, evaluator, *, device: str, data_root=None, eval
             f"{run.path}: the dataset's reference is no longer the one this run was scored against "
             f"(then: {trained_on}; now: {data.reference_split}); restore the data, or train again"
         )
-    g = build_generator(variant.arch, cfg.z_dim, data.shape, variant.g_norm).to(cfg.device)
+    g = build_generator(variant.arch, cfg.z_dim, data.shape, variant.g_norm, variant.d_norm).to(cfg.device)
     try:
         g.load_state_dict(torch.load(run.path / "generator.pt", map_location=cfg.device, weights_only=True))
     except Exception as exc:  # truncated file, another architecture, ...
