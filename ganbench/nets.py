@@ -262,7 +262,7 @@ def build_nets(
     return g, d
 
 
-def build_generator(arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str, d_norm: str) -> nn.Module:
+def build_generator(arch: str, z_dim: int, sample_shape: Sequence[int], g_norm: str, d_norm: str = "none") -> nn.Module:
     """The generator alone, for scoring saved weights (its initial values are overwritten):
     the family's generator builder, or G of its (G, D)."""
     family = get_arch(arch)

@@ -57,13 +57,16 @@ def test_modes_are_counted_on_26000_samples_and_the_table_states_both_counts(mon
     from types import SimpleNamespace
 
     from ganbench.data import Dataset
-    from ganbench.metrics import classes, reference_cache
+    from ganbench.metrics import evaluate as evaluate_module
     from ganbench.metrics.evaluate import EvalSettings, evaluate
     from ganbench.report.results import protocol_fields
 
     scored = []
-    monkeypatch.setattr(classes, "class_metrics", lambda images, stats, device: scored.append(len(images)) or ({}, {}))
-    monkeypatch.setattr(reference_cache, "classifier_reference_stats", lambda data, cache, device: None)
+    # The names as the evaluator holds them (imported at the top of metrics/evaluate.py).
+    monkeypatch.setattr(
+        evaluate_module, "class_metrics", lambda images, stats, device: scored.append(len(images)) or ({}, {})
+    )
+    monkeypatch.setattr(evaluate_module, "classifier_reference_stats", lambda data, cache, device: None)
     data = Dataset(
         name="stacked-mnist",
         kind="images",
