@@ -177,6 +177,9 @@ class RunOptions:
     evaluator: evaluator(sampler, data, cfg) -> flat metrics dict (ganbench.metrics.evaluate);
                None: no evaluations. Must pickle for job processes.
     echo:      where one-line messages go (warnings, one line per finished run).
+    observers: factories observer(run_dir, cfg, data, sampler) -> an object the run directory
+               feeds (record(rec), truncated(last_step), close(); see rundir.py), such as
+               report/tb.py's TensorBoard. Must pickle for job processes, like evaluator.
     """
 
     out: Path = Path("runs")
@@ -186,6 +189,7 @@ class RunOptions:
     overwrite: bool = False
     progress: bool = True
     echo: Callable[[str], None] = print
+    observers: tuple = ()
 
     def replace(self, **changes) -> RunOptions:
         if "out" in changes:
