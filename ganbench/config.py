@@ -180,6 +180,9 @@ class RunOptions:
     echo:      where one-line messages go (warnings, one line per finished run).
     plugins:   the plugin sources (file paths, "entry-point:NAME") a job process loads
                before it trains: by default those loaded in the process that made this.
+    observers: factories observer(run_dir, cfg, data, sampler) -> an object the run directory
+               feeds (record(rec), truncated(last_step), close(); see rundir.py), such as
+               report/tb.py's TensorBoard. Must pickle for job processes, like evaluator.
     """
 
     out: Path = Path("runs")
@@ -190,6 +193,7 @@ class RunOptions:
     progress: bool = True
     echo: Callable[[str], None] = print
     plugins: tuple[str, ...] = field(default_factory=_plugins.loaded_sources)
+    observers: tuple = ()
 
     def replace(self, **changes) -> RunOptions:
         if "out" in changes:

@@ -8,11 +8,17 @@
   samples.png     image grid, or a scatter over the mode centres for 2-D data
   generator.pt, discriminator.pt   final weights (state dicts)
   checkpoints/    step_XXXXXXXX.pt, written atomically, the last few kept
+  tb/             TensorBoard event files (--tensorboard, or `ganbench export-tb`)
 
 Every whole-file write goes to a temporary file first and is renamed into place, so a
 crash leaves either the old file or the new one, never half of one. An append that a crash
 cuts short leaves a torn last line; the next append first moves it to metrics.jsonl.torn, so
 every record starts on a fresh line and metrics.jsonl stays one complete JSON object a line.
+
+Observers (RunOptions.observers, attached by the training loop) mirror what the run
+directory records: each appended record goes to `record(rec)`, a resume's truncation to
+`truncated(last_step)`, and `close()` comes when the run lets go of its lock. TensorBoard
+event files are written this way (report/tb.py), with no code of their own in the loop.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -147,6 +154,7 @@ class RunDir:
         self.out = Path(out)
         self.path = self.out / dataset_dirname(dataset) / variant / f"seed{seed}"
         self._lock_file = None
+        self.observers: list = []
 
     @classmethod
     def at(cls, path: str | os.PathLike) -> RunDir:
@@ -156,6 +164,7 @@ class RunDir:
         obj.out = path.parent.parent.parent
         obj.path = path
         obj._lock_file = None
+        obj.observers = []
         return obj
 
     # --- paths ---------------------------------------------------------------------
@@ -164,6 +173,7 @@ class RunDir:
     status_path = property(lambda self: self.path / "status.json")
     samples_path = property(lambda self: self.path / "samples.png")
     checkpoint_dir = property(lambda self: self.path / "checkpoints")
+    tb_dir = property(lambda self: self.path / "tb")
 
     def create(self) -> None:
         try:
@@ -201,6 +211,10 @@ class RunDir:
         self._lock_file = f
 
     def unlock(self) -> None:
+        """Release the lock; the run is over for this process, so its observers are closed."""
+        observers, self.observers = self.observers, []
+        for observer in observers:
+            observer.close()
         if self._lock_file is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
@@ -239,6 +253,7 @@ class RunDir:
         """Remove every output of an earlier run in this directory (not the lock)."""
         for name in self.OUTPUTS:
             (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.tb_dir, ignore_errors=True)
         if self.checkpoint_dir.is_dir():
             for p in self.checkpoint_dir.iterdir():
                 p.unlink()
@@ -260,14 +275,17 @@ class RunDir:
     def append_metrics(self, record: dict) -> None:
         """Append one record on a line of its own and flush it to disk before returning."""
         append_line(self.metrics_path, json.dumps(record, sort_keys=True, allow_nan=True))
+        for observer in self.observers:
+            observer.record(record)
 
     def read_metrics(self) -> list[dict]:
         return read_jsonl(self.metrics_path)
 
     def truncate_metrics(self, last_step: int) -> None:
         """Keep the records up to `last_step` (a resume replays the rest); drop torn lines."""
-        if not self.metrics_path.exists():
-            return
-        kept = [r for r in self.read_metrics() if r.get("step", 0) <= last_step]
-        data = "".join(json.dumps(r, sort_keys=True, allow_nan=True) + "\n" for r in kept)
-        atomic_write_bytes(self.metrics_path, data.encode())
+        if self.metrics_path.exists():
+            kept = [r for r in self.read_metrics() if r.get("step", 0) <= last_step]
+            data = "".join(json.dumps(r, sort_keys=True, allow_nan=True) + "\n" for r in kept)
+            atomic_write_bytes(self.metrics_path, data.encode())
+        for observer in self.observers:
+            observer.truncated(last_step)

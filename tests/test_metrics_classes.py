@@ -53,6 +53,7 @@ def test_collapsed_generator_scores_badly_without_data():
     assert m["kl_uniform"] == pytest.approx(math.log(10))
     assert m["mnist_is"] == pytest.approx(1.0, abs=1e-6)  # identical predictions: KL 0, exp(0) = 1
     assert m["mnist_fid"] is None
+    assert m["mnist_density"] is None and m["mnist_coverage"] is None  # no reference: no k-NN balls
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,8 @@ def test_real_mnist_test_images_cover_all_digits(mnist_reference_stats):
     assert m["kl_uniform"] < 0.01  # the test set's class frequencies are close to uniform (8.9% to 11.4%)
     assert m["mnist_is"] > 9
     assert m["mnist_fid"] == pytest.approx(0.0, abs=1e-6)  # identical sets
+    # Identical sets: each image in its own k = 5 ball and in 4 neighbours' (duplicates aside).
+    assert m["mnist_density"] == pytest.approx(1.0, abs=0.01) and m["mnist_coverage"] == 1.0
     assert unavailable == {}
 
 
@@ -94,6 +97,11 @@ def test_mnist_fid_separates_real_from_collapsed(mnist_reference_stats):
     assert 0 < real["mnist_fid"] < 5.0
     assert ones["mnist_fid"] > 100 * real["mnist_fid"]
     assert ones["modes"] <= 3 and ones["kl_uniform"] > 2.0 and ones["mnist_is"] < 1.5
+    # Density and coverage on the classifier features: real digits look real and cover the
+    # reference (5,000 against 10,000: 1 - (2/3)^5 = 0.87 for one distribution); the ones look
+    # real (density) but cover about a tenth of it.
+    assert real["mnist_density"] == pytest.approx(1.0, abs=0.15) and real["mnist_coverage"] > 0.75
+    assert ones["mnist_density"] > 0.5 and ones["mnist_coverage"] < 0.2
 
 
 @pytest.mark.mnist

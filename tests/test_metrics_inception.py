@@ -127,6 +127,10 @@ def test_evaluator_pipeline_matches_features_at_any_batch_size_and_caches_the_re
     assert sum(seen) == 10  # only the generated side went through Inception: the reference came from the cache
     assert same["fid"] == pytest.approx(0.0, abs=1e-2)
     assert same["precision"] == 1.0 and same["recall"] == 1.0
+    # Identical sets: each image lies in its own k = 5 ball and in 4 neighbours' (density 1).
+    assert same["density"] == 1.0 and same["coverage"] == 1.0
+    assert first["density"] is not None and 0 <= first["coverage"] <= 1
+    assert list((tmp_path / "fidelity").glob("*-prdc-k5.pt"))  # the reference radii, cached
     assert same["mnist_fid"] == pytest.approx(0.0, abs=1e-3)  # 10 images: a rank-deficient covariance
 
     # Too few samples for precision/recall (k = 3 needs 4 a side): unavailable with the

@@ -14,7 +14,15 @@ import click
 from ..config import MAX_EVAL_SAMPLES, PROFILES
 from . import cli
 from .metric_options import INCEPTION_WEIGHTS_OPTION
-from .options import DATA_ROOT_OPTION, RUNS_OPTION, CommaList, echo_err, flatten
+from .options import (
+    DATA_ROOT_OPTION,
+    RUNS_OPTION,
+    TENSORBOARD_OPTION,
+    CommaList,
+    echo_err,
+    flatten,
+    tensorboard_observers,
+)
 
 
 @cli.command("baseline")
@@ -104,6 +112,7 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
 @DATA_ROOT_OPTION
 @INCEPTION_WEIGHTS_OPTION
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@TENSORBOARD_OPTION
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -130,6 +139,7 @@ def check_cmd(
     inception_weights,
     no_progress,
     jobs,
+    tensorboard,
 ):
     """Rerun what a baseline covers under its protocol (or judge --runs DIR) and compare.
 
@@ -165,6 +175,7 @@ def check_cmd(
         progress=not no_progress,
         echo=echo_err,
         jobs=jobs,
+        observers=tensorboard_observers(tensorboard),
     )
     click.echo(report.text())
     if junit_xml is not None:

@@ -1,4 +1,5 @@
-"""`ganbench plot` and `ganbench report`: figures and an HTML page from run directories."""
+"""`ganbench plot`, `ganbench report` and `ganbench export-tb`: figures, an HTML page and
+TensorBoard event files from run directories."""
 
 from __future__ import annotations
 
@@ -48,3 +49,17 @@ def report_cmd(out: Path, to: Path | None, title: str) -> None:
     require_runs(out)
     path = build_report(out, to or out / "report.html", title=title)
     click.echo(str(path))
+
+
+@cli.command("export-tb")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def export_tb_cmd(run_dirs) -> None:
+    """Rebuild RUN_DIRS' TensorBoard event files (<run>/tb/) from their metrics.jsonl, for runs
+    trained without --tensorboard: every loss and metric at its step, the config, and the
+    final samples.png (needs pip install 'ganbench[tensorboard]')."""
+    from ..report import tb
+
+    tb.require()
+    for run_dir in run_dirs:
+        n = tb.export(run_dir)
+        click.echo(f"{run_dir / 'tb'}: {n} records")

@@ -21,6 +21,23 @@ DATA_ROOT_OPTION = click.option(
     help="Folder with local datasets (default: $GANBENCH_DATA).",
 )
 
+TENSORBOARD_OPTION = click.option(
+    "--tensorboard",
+    is_flag=True,
+    help="Also write TensorBoard event files to <run>/tb/: losses, metrics, sample grids, the config "
+    "(needs pip install 'ganbench[tensorboard]').",
+)
+
+
+def tensorboard_observers(on: bool) -> tuple:
+    """RunOptions.observers for --tensorboard; a one-line error (exit 2) without the package."""
+    if not on:
+        return ()
+    from ..report import tb
+
+    tb.require()
+    return (tb.TensorBoard(),)
+
 
 def echo_err(msg: str) -> None:
     """One line to stderr: progress lines and warnings, apart from the command's results."""

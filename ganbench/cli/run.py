@@ -18,7 +18,15 @@ from ..runs.plan import get_variant, plan, registered_variants
 from ..runs.schedule import run_suite
 from . import cli
 from .metric_options import eval_settings, metric_options
-from .options import DATA_ROOT_OPTION, DEVICE_OPTION, CommaList, echo_err, flatten
+from .options import (
+    DATA_ROOT_OPTION,
+    DEVICE_OPTION,
+    TENSORBOARD_OPTION,
+    CommaList,
+    echo_err,
+    flatten,
+    tensorboard_observers,
+)
 
 DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 
@@ -111,6 +119,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @click.option("--resume", is_flag=True, help="Continue unfinished runs from their last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Delete and redo runs whose directory already exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@TENSORBOARD_OPTION
 @metric_options
 def run_cmd(
     variants,
@@ -127,6 +136,7 @@ def run_cmd(
     resume,
     overwrite,
     no_progress,
+    tensorboard,
     inception,
     inception_weights,
     reference_samples,
@@ -148,6 +158,7 @@ def run_cmd(
         raise UsageError(f"name at least one variant ({', '.join(registered_variants())}) or pass --all")
     if resume and overwrite:
         raise UsageError("--resume and --overwrite contradict each other")
+    observers = tensorboard_observers(tensorboard)  # without the package: one line, before any work
     names = registered_variants() if all_variants else list(dict.fromkeys(variants))
     for name in names:
         get_variant(name)  # unknown names fail before anything runs
@@ -172,6 +183,7 @@ def run_cmd(
         overwrite=overwrite,
         progress=not no_progress,
         echo=echo_err,
+        observers=observers,
     )
     if len(suite.configs) == 1:
         # One run: its error, if any, is the command's error.

@@ -9,10 +9,9 @@ The loop never looks at a variant's name. Its shape is fixed:
 Inside one step boundary: log -> eval -> checkpoint, so a checkpoint at step s covers
 every record up to s, and a resume replays exactly the records after it.
 
-`train_steps` is the loop as a generator: it yields after queuing each stretch of steps,
-before reading their losses (its first host sync). `train` runs it to the end;
-runs/interleave.py interleaves several, so one run's queued steps run on a GPU while the
-host serves the others.
+`train_steps` is the loop as a generator, yielding after queuing each stretch of steps,
+before its first host sync (runs/interleave.py interleaves several). options.observers
+(TensorBoard) see every record through run_dir.append_metrics, not through the loop.
 """
 
 from __future__ import annotations
@@ -109,6 +108,7 @@ def _train_locked(run: _Run) -> TrainSteps:
         )
     getattr(options.evaluator, "refuse_unscorable", lambda data, cfg: None)(data, cfg)  # before training
     run.trainer = trainer = Trainer(cfg, run.variant, data)
+    run_dir.observers = [observe(run_dir, cfg, data, trainer.sampler) for observe in options.observers]
     state = ckpt.load_latest(run_dir.checkpoint_dir, cfg.device, warn=options.echo) if options.resume else None
     record = config_record(cfg, run.variant, data)
     if state is not None:

@@ -12,6 +12,9 @@
 - `mnist_fid`: the Frechet distance (torch-fidelity's) between Gaussians fitted to the
   classifier's 128-d penultimate features of generated and reference images (lower is
   better); for Stacked MNIST the three channels' features are concatenated (384-d).
+- `mnist_density`, `mnist_coverage`: density and coverage (Naeem et al. 2020, k = 5;
+  prdc.py) on the same classifier features, against the reference's (both higher is
+  better; coverage at most 1, density about 1 for samples like the reference).
 Inputs are uint8 images: generated samples are quantised first, exactly like the reference.
 """
 
@@ -25,6 +28,7 @@ from torch import Tensor
 from .classifier import N_CLASSES, classify
 from .coverage import kl_to_uniform
 from .fidelity import frechet_from_statistics
+from .prdc import NEAREST_K, density_coverage, reference_radii
 
 IS_SPLITS = 1  # one split over all samples: the least biased estimate of the formula
 
@@ -85,10 +89,24 @@ def class_metrics(generated_u8: Tensor, reference_stats: dict | None, device: st
         out["mnist_fid"] = value if math.isfinite(value) else None
         if out["mnist_fid"] is None:
             unavailable["mnist_fid"] = "the Frechet distance came out non-finite"
+    out.update(dict.fromkeys(PRDC_KEYS))
+    if reference_stats is None or "features" not in reference_stats or len(reference_stats["features"]) <= NEAREST_K:
+        unavailable.update(dict.fromkeys(PRDC_KEYS, f"needs a reference of more than {NEAREST_K} images (k = 5)"))
+    elif len(feats):
+        ref = torch.as_tensor(reference_stats["features"]).to(device)
+        dc = density_coverage(feats.to(device), ref, torch.as_tensor(reference_stats["radii"]))
+        out.update({f"mnist_{k}": v for k, v in dc.items()})
     return out, unavailable
 
 
+PRDC_KEYS = ("mnist_density", "mnist_coverage")
+
+
 def reference_statistics(reference_u8: Tensor, device: str = "cpu") -> dict:
-    """Gaussian statistics (mu, sigma) of the classifier features of the reference images."""
+    """Of the classifier features of the reference images: their Gaussian statistics (mu,
+    sigma) for mnist_fid, and the features with their k = 5 radii for density/coverage."""
     _, feats = per_channel(reference_u8, device)
-    return feature_statistics(feats)
+    stats = feature_statistics(feats)
+    if len(feats) > NEAREST_K:
+        stats.update(features=feats.numpy(), radii=reference_radii(feats).numpy())
+    return stats

@@ -2,9 +2,10 @@
 core/samples.py) with the metrics that fit the dataset, and returns one flat record.
 
     points (ring8, grid25)        modes, hq_frac, reverse_kl                  (coverage.py)
-    mnist, stacked-mnist          modes, kl_uniform, mnist_is, mnist_fid      (classes.py)
+    mnist, stacked-mnist          modes, kl_uniform, mnist_is, mnist_fid,     (classes.py)
+                                  mnist_density, mnist_coverage
     every image dataset           fid, kid_mean, kid_std, precision, recall,  (fidelity.py)
-                                  is_mean, is_std  (when Inception is on)
+                                  is_mean, is_std, density, coverage  (when Inception is on)
 
 Every key a dataset promises is always present: a metric that cannot be computed is None,
 with its reason under "unavailable". Beside the numbers, "protocol" says how they were
@@ -26,14 +27,15 @@ import torch
 from ..data import Dataset, default_cache_dir
 from ..errors import UsageError
 from . import coverage, fidelity
-from .classes import IS_SPLITS, class_metrics
+from .classes import IS_SPLITS, PRDC_KEYS, class_metrics
 from .classifier import FEATURE_DIM, weights_protocol
 from .fidelity import METRIC_KEYS as INCEPTION_KEYS
 from .fidelity import to_uint8
 from .inception import resolve_weights
+from .prdc import NEAREST_K
 from .reference_cache import classifier_reference_stats
 
-CLASS_KEYS = ("modes", "kl_uniform", "mnist_is", "mnist_fid")
+CLASS_KEYS = ("modes", "kl_uniform", "mnist_is", "mnist_fid", *PRDC_KEYS)
 MIN_FID_IMAGES = 2  # a covariance needs two samples on each side
 # Datasets scored with the MNIST classifier; the value is how many channels hold a digit.
 CLASS_METRIC_DATASETS = {"mnist": 1, "stacked-mnist": 3}
@@ -183,6 +185,7 @@ def _class_part(images_u8, data: Dataset, cfg, settings: EvalSettings, channels:
         "feature_dim": FEATURE_DIM * channels,  # Stacked MNIST: the three channels' features side by side
         "reference": {"split": data.reference_split, "count": len(data.reference)},
         "is_splits": IS_SPLITS,
+        "prdc_neighborhood": NEAREST_K,  # density/coverage, Naeem et al. 2020
     }
     if channels > 1:
         protocol["note"] = "modes and kl_uniform on 26,000 samples, as in VEEGAN and PacGAN"
@@ -196,7 +199,7 @@ def _inception_part(images_u8, data: Dataset, cfg, settings: EvalSettings):
     reference = _reference(data, settings)
     if len(images_u8) < MIN_FID_IMAGES or len(reference) < MIN_FID_IMAGES:
         reason = (
-            f"FID/KID/precision/recall need at least {MIN_FID_IMAGES} images on each side; "
+            f"FID/KID/precision/recall/density/coverage need at least {MIN_FID_IMAGES} images on each side; "
             f"got {len(images_u8)} generated (--eval-samples) and {len(reference)} reference"
         )
         return dict.fromkeys(INCEPTION_KEYS), dict.fromkeys(INCEPTION_KEYS, reason), {"enabled": True}
@@ -220,6 +223,7 @@ def _inception_part(images_u8, data: Dataset, cfg, settings: EvalSettings):
         "kid_subsets": fidelity.KID_SUBSETS,
         "kid_subset_size": fidelity.kid_subset_size(len(images_u8), len(reference)),
         "prc_neighborhood": fidelity.PRC_NEIGHBORHOOD,
+        "prdc_neighborhood": NEAREST_K,  # density/coverage, Naeem et al. 2020
         "is_splits": fidelity.IS_SPLITS,
         "seed": fidelity.FIDELITY_SEED,
         "torch_fidelity": _version("torch-fidelity"),

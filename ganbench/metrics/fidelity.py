@@ -1,7 +1,9 @@
-"""FID, KID, precision/recall and IS through torch-fidelity.
+"""FID, KID, precision/recall and IS through torch-fidelity; density/coverage beside them.
 
-All numbers come from torch-fidelity (`calculate_metrics` and its metric functions); this
-module only prepares inputs and names the outputs:
+The features come from torch-fidelity (its feature extractor and feature cache), and the
+numbers from its metric functions on those features (`metrics_from_features`, the one
+path: tests feed it crafted features), density/coverage from prdc.py on the same
+features. This module only prepares inputs and names the outputs:
 - images go in as uint8 RGB (N, 3, H, W): generated samples in [-1, 1] are mapped with
   round((x + 1) * 127.5), clipped to [0, 255], exactly like real images stored as PNG, and
   grayscale is repeated to three channels (the usual MNIST practice, Lucic et al. 2018);
@@ -10,24 +12,29 @@ module only prepares inputs and names the outputs:
   VGG16, which needs another download; Kynkaenniemi et al. 2019's k = 3 is kept);
 - the reference split's features are cached by torch-fidelity under a name that carries
   the dataset, split, count, a digest of the images and the weights' md5, so they are
-  computed once;
-- precision/recall need more than k = 3 images on each side and IS at least one image per
-  split: with fewer, those metrics are unavailable, with the reason, not an error.
+  computed once, and the reference radii of density/coverage (k = 5) beside them;
+- precision/recall need more than k = 3 images on each side, density/coverage more than
+  k = 5 reference images, and IS at least one image per split: with fewer, those metrics
+  are unavailable, with the reason, not an error.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from ..rundir import atomic_write_bytes
+from . import prdc
 from .digest import reference_key
 from .inception import InceptionWeights
 
 FEATURE_EXTRACTOR = "inception-v3-compat"
 FEATURE_LAYER = "2048"
+ISC_LAYER = "logits_unbiased"  # torch-fidelity's layer for the Inception Score
 KID_SUBSET_SIZE = 1000  # Binkowski et al. 2018 and torch-fidelity: subsets of 1,000
 KID_SUBSETS = 100  # torch-fidelity's default
 PRC_NEIGHBORHOOD = 3  # Kynkaenniemi et al. 2019: k = 3 nearest neighbours
@@ -45,7 +52,8 @@ KEYS = {
     "inception_score_mean": "is_mean",
     "inception_score_std": "is_std",
 }
-METRIC_KEYS = tuple(KEYS.values())
+# ... and density/coverage (Naeem et al. 2020, prdc.py) on the same features.
+METRIC_KEYS = (*KEYS.values(), "density", "coverage")
 
 
 def to_uint8_rgb(images: Tensor) -> Tensor:
@@ -98,53 +106,119 @@ def inception_metrics(
 ) -> tuple[dict, dict]:
     """(metrics under METRIC_KEYS, unavailable reasons) for generated vs reference images.
 
-    `reference_name` names the reference in torch-fidelity's cache (None: no caching).
+    The features are torch-fidelity's (its feature extractor and its feature cache); the
+    numbers come from them through `metrics_from_features`, the one path every metric takes.
+    `reference_name` names the reference in torch-fidelity's cache (None: no caching); the
+    reference radii of density/coverage are cached beside it under the same name.
     """
-    import torch_fidelity
+    from torch_fidelity.utils import create_feature_extractor, extract_featuresdict_from_input_id_cached
 
     n_gen, n_ref = len(generated_u8), len(reference_u8)
     if n_gen < 2 or n_ref < 2:
         raise ValueError(f"FID needs at least 2 images on each side, got {n_gen} generated and {n_ref} reference")
-    skipped = {}
-    # Each image's k-th nearest neighbour among the others: k + 1 images per side at least.
-    prc = min(n_gen, n_ref) > PRC_NEIGHBORHOOD
-    if not prc:
-        reason = f"precision/recall need more than {PRC_NEIGHBORHOOD} images on each side (k = {PRC_NEIGHBORHOOD})"
-        skipped.update(dict.fromkeys(("precision", "recall"), f"{reason}; got {n_gen} generated, {n_ref} reference"))
-    if not weights.has_classifier:
-        reason = f"no classifier layer in the Inception weights ({weights.source}: {weights.path.name})"
-        skipped.update(dict.fromkeys(("is_mean", "is_std"), reason))
-    elif n_gen < IS_SPLITS:
-        reason = f"the Inception Score needs at least {IS_SPLITS} generated images ({IS_SPLITS} splits); got {n_gen}"
-        skipped.update(dict.fromkeys(("is_mean", "is_std"), reason))
-    isc = "is_mean" not in skipped
-    out = torch_fidelity.calculate_metrics(
+    isc = weights.has_classifier and n_gen >= IS_SPLITS
+    kwargs = dict(
         input1=ImageTensorDataset(generated_u8),
         input2=ImageTensorDataset(reference_u8),
         input2_cache_name=reference_name,
         cache=reference_name is not None,
         cache_root=str(cache_dir),
-        fid=True,
-        kid=True,
-        prc=prc,
-        isc=isc,
-        feature_extractor=FEATURE_EXTRACTOR,
         feature_extractor_weights_path=str(weights.path),
-        kid_subsets=KID_SUBSETS,
-        kid_subset_size=kid_subset_size(n_gen, n_ref),
-        prc_neighborhood=PRC_NEIGHBORHOOD,
-        isc_splits=IS_SPLITS,
-        rng_seed=FIDELITY_SEED,
         batch_size=batch_size,
         cuda=str(device).startswith("cuda"),
         save_cpu_ram=True,  # no DataLoader workers: the images are already in memory
         verbose=False,
     )
-    metrics = {ours: _finite_or_none(out[theirs]) for theirs, ours in KEYS.items() if theirs in out}
-    unavailable = {k: "torch-fidelity returned a non-finite value" for k, v in metrics.items() if v is None}
+    layers = [FEATURE_LAYER] + ([ISC_LAYER] if isc else [])
+    extractor = create_feature_extractor(FEATURE_EXTRACTOR, layers, **kwargs)
+    generated = extract_featuresdict_from_input_id_cached(1, extractor, **kwargs)
+    reference = extract_featuresdict_from_input_id_cached(2, extractor, **kwargs)
+    radii = None
+    if reference_name is not None and n_ref > prdc.NEAREST_K:
+        radii = cached_radii(reference[FEATURE_LAYER], cache_dir / f"{reference_name}-prdc-k{prdc.NEAREST_K}.pt")
+    metrics, unavailable = metrics_from_features(generated, reference, radii=radii, device=device)
+    if not weights.has_classifier:
+        reason = f"no classifier layer in the Inception weights ({weights.source}: {weights.path.name})"
+        unavailable.update(dict.fromkeys(("is_mean", "is_std"), reason))
+    return metrics, unavailable
+
+
+def metrics_from_features(generated: dict, reference: dict, radii: Tensor | None = None, device="cpu"):
+    """(metrics under METRIC_KEYS, unavailable reasons) from torch-fidelity feature dicts
+    {FEATURE_LAYER: (N, D)[, ISC_LAYER: (N, 1008)]} of generated and reference images, with
+    torch-fidelity's metric functions (and prdc.py for density/coverage). IS is computed
+    when the generated dict holds ISC_LAYER. `radii`: the reference's, when cached."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics
+    from torch_fidelity.metric_isc import isc_features_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    gen, ref = generated[FEATURE_LAYER], reference[FEATURE_LAYER]
+    n_gen, n_ref = len(gen), len(ref)
+    out = {
+        "fid": frechet_from_statistics(fid_features_to_statistics(gen), fid_features_to_statistics(ref)),
+        **kid_features_to_metric(
+            gen,
+            ref,
+            kid_subsets=KID_SUBSETS,
+            kid_subset_size=kid_subset_size(n_gen, n_ref),
+            rng_seed=FIDELITY_SEED,
+            verbose=False,
+        ),
+    }
+    skipped = {}
+    # Each image's k-th nearest neighbour among the others: k + 1 images per side at least.
+    if min(n_gen, n_ref) > PRC_NEIGHBORHOOD:
+        out.update(precision_recall(gen, ref))
+    else:
+        reason = f"precision/recall need more than {PRC_NEIGHBORHOOD} images on each side (k = {PRC_NEIGHBORHOOD})"
+        skipped.update(dict.fromkeys(("precision", "recall"), f"{reason}; got {n_gen} generated, {n_ref} reference"))
+    if n_ref > prdc.NEAREST_K:
+        out.update(prdc.density_coverage(gen.to(device), ref.to(device), radii=radii, k=prdc.NEAREST_K))
+    else:
+        reason = f"density/coverage need more than {prdc.NEAREST_K} reference images (k = {prdc.NEAREST_K})"
+        skipped.update(dict.fromkeys(("density", "coverage"), f"{reason}; got {n_ref}"))
+    if ISC_LAYER in generated and n_gen >= IS_SPLITS:
+        out.update(isc_features_to_metric(generated[ISC_LAYER], IS_SPLITS, True, FIDELITY_SEED))
+    elif n_gen < IS_SPLITS:
+        reason = f"the Inception Score needs at least {IS_SPLITS} generated images ({IS_SPLITS} splits); got {n_gen}"
+        skipped.update(dict.fromkeys(("is_mean", "is_std"), reason))
+    else:
+        skipped.update(dict.fromkeys(("is_mean", "is_std"), "no classifier features to score"))
+    metrics = {KEYS.get(k, k): _finite_or_none(v) for k, v in out.items() if KEYS.get(k, k) in METRIC_KEYS}
+    unavailable = {k: "the value came out non-finite (NaN or Inf)" for k, v in metrics.items() if v is None}
     for key, reason in skipped.items():
         metrics[key], unavailable[key] = None, reason
     return metrics, unavailable
+
+
+def precision_recall(generated: Tensor, reference: Tensor) -> dict:
+    """{"precision", "recall"} of Kynkaanniemi et al. 2019 (k = PRC_NEIGHBORHOOD) from features,
+    torch-fidelity's computation: precision is the share of generated features inside the
+    reference manifold, recall the share of reference features inside the generated one."""
+    from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
+
+    # torch-fidelity's convention: features_1 is the generated input, features_2 the real one.
+    out = prc_features_to_metric(
+        generated, reference, prc_neighborhood=PRC_NEIGHBORHOOD, prc_batch_size=10000, save_cpu_ram=True, verbose=False
+    )
+    return {"precision": float(out[KEY_METRIC_PRECISION]), "recall": float(out[KEY_METRIC_RECALL])}
+
+
+def cached_radii(reference: Tensor, path: Path) -> Tensor:
+    """prdc.reference_radii of the reference features, kept in `path` (recomputed when missing
+    or damaged; the name holds the reference's cache name, so a changed reference misses)."""
+    try:
+        radii = torch.load(path, weights_only=True)
+        if isinstance(radii, Tensor) and radii.shape == (len(reference),):
+            return radii
+    except (OSError, RuntimeError, EOFError, ValueError):
+        pass
+    radii = prdc.reference_radii(reference)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(radii.cpu(), buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return radii
 
 
 def kid_subset_size(n_gen: int, n_ref: int) -> int:

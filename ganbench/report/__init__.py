@@ -5,4 +5,5 @@ tables.py   aggregates over seeds and renders them (markdown, csv, latex, html)
 plots.py    matplotlib figures from DataFrames
 figures.py  every comparison figure of an output folder
 page.py     the self-contained HTML report
+tb.py       TensorBoard event files: a RunOptions observer while training, or export afterwards
 """

@@ -20,6 +20,8 @@ DIRECTIONS: dict[str, str] = {
     "kid_mean": LOWER,
     "precision": HIGHER,
     "recall": HIGHER,
+    "density": HIGHER,  # Naeem et al. 2020: about 1 for samples like the reference, may exceed 1
+    "coverage": HIGHER,
     "is_mean": HIGHER,
     "modes": HIGHER,
     "hq_frac": HIGHER,
@@ -27,6 +29,8 @@ DIRECTIONS: dict[str, str] = {
     "kl_uniform": LOWER,
     "mnist_is": HIGHER,
     "mnist_fid": LOWER,
+    "mnist_density": HIGHER,
+    "mnist_coverage": HIGHER,
 }
 METRIC_ORDER = list(DIRECTIONS)
 # Decimals shown: mode counts are integers per run (a mean over seeds needs one decimal);

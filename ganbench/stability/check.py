@@ -102,7 +102,7 @@ def protocol_mismatch(base: dict, now: dict) -> list[str]:
     return out
 
 
-def _train(entries, seeds, out: Path, device, inception_weights, data_root, progress, echo, jobs: int):
+def _train(entries, seeds, out: Path, device, inception_weights, data_root, progress, echo, jobs: int, observers=()):
     configs, evaluators = [], {}
     for e in entries:
         p, s = e["protocol"], e.get("settings") or {}
@@ -123,7 +123,13 @@ def _train(entries, seeds, out: Path, device, inception_weights, data_root, prog
     # Each dataset scored as its baseline was; overwrite: a check judges the code as it is
     # now, never a run left by older code.
     options = RunOptions(
-        out=out, evaluator=ByDataset(evaluators), data_root=data_root, overwrite=True, progress=progress, echo=echo
+        out=out,
+        evaluator=ByDataset(evaluators),
+        data_root=data_root,
+        overwrite=True,
+        progress=progress,
+        echo=echo,
+        observers=tuple(observers),
     )
     return run_suite(configs, options, jobs=jobs)
 
@@ -207,9 +213,14 @@ def run_check(
     progress: bool = False,
     echo: Callable[[str], None] = lambda msg: None,
     jobs: int = 1,
+    observers=(),
 ) -> CheckReport:
+    """`observers`: RunOptions.observers for the runs it trains (--tensorboard), which need --out."""
     if runs is not None and out is not None:
         raise UsageError("--runs reads finished runs and --out says where to train new ones: give one of them")
+    if observers and out is None:
+        what = "--runs trains nothing" if runs is not None else "the check's runs go to a temporary folder"
+        raise UsageError(f"--tensorboard writes into the runs a check trains, and {what}: give --out DIR")
     doc = schema.load(baseline)
     entries = select(doc, datasets, variants)
     refuse_other_protocol(entries, {"profile": profile, "steps": steps, "eval_samples": eval_samples})
@@ -225,7 +236,9 @@ def run_check(
         source = str(folder)
     try:
         if runs is None:
-            outcomes = _train(entries, seeds, folder, device, inception_weights, data_root, progress, echo, jobs)
+            outcomes = _train(
+                entries, seeds, folder, device, inception_weights, data_root, progress, echo, jobs, observers
+            )
             df = _with_crashes(collect(folder), outcomes)
         else:
             df = collect(folder)

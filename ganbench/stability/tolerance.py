@@ -41,12 +41,16 @@ DEFAULT_FLOORS: dict[str, float | str] = {
     "kl_uniform": 0.02,  # nats, range 0 .. log 10 = 2.3: sampling noise of a 10-bin histogram is ~0.005
     "mnist_is": 0.1,  # range 1 .. 10; its sd over the 10 splits is a few hundredths
     "mnist_fid": "5%",  # scale depends on the classifier's features: relative
+    "mnist_density": 0.05,  # about 1 for real data; a k-NN count over a few thousand samples
+    "mnist_coverage": 0.02,  # a fraction of the 10,000 reference images
     # Inception metrics (torch-fidelity). FID and IS have no fixed scale, so relative floors.
     "fid": "5%",  # FID's bias and sampling spread at a few thousand samples are a few percent
     "kid_mean": "10%",  # KID is small (1e-3 .. 1e-1) and its subset estimate noisier than FID
     "is_mean": "3%",  # the split-to-split sd of IS is 1-3% of its value
     "precision": 0.02,  # fractions from k-NN manifolds of a few thousand samples
     "recall": 0.02,
+    "density": 0.05,  # Naeem et al. 2020, k = 5: about 1 for real data, not bounded by 1
+    "coverage": 0.02,
 }
 # The divergence row: how many more diverged runs than the baseline had are tolerated.
 DIVERGED = "diverged"
