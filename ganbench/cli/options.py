@@ -34,7 +34,7 @@ def require_runs(out: Path):
 
     if not out.is_dir():
         raise RunError(f"{out} does not exist; train something first with `ganbench run`")
-    runs = collect(out)
+    runs = collect(out, warn=echo_err)  # a damaged run still gives a row; say which and why
     if runs.empty:
         raise RunError(f"no run directories under {out}")
     return runs

@@ -53,8 +53,11 @@ def _environment(runs: pd.DataFrame) -> dict:
     return {}
 
 
-def build_report(out: Path, path: Path, title: str = "ganbench report") -> Path:
-    runs = collect(out)
+def build_report(
+    out: Path, path: Path, title: str = "ganbench report", runs: pd.DataFrame | None = None, warn=None
+) -> Path:
+    """Write the page for `out` to `path`; `warn` is told of each damaged file left out."""
+    runs = collect(out, warn=warn) if runs is None else runs
     agg = aggregate(runs)
     env = _environment(runs)
     parts = [
@@ -87,7 +90,7 @@ def build_report(out: Path, path: Path, title: str = "ganbench report") -> Path:
     parts.append(f"<li>git commit: <code>{html.escape(str(git.get('commit')))}</code>{dirty}</li></ul>")
 
     with tempfile.TemporaryDirectory() as tmp:
-        figures = make_figures(out, Path(tmp), runs=runs)
+        figures = make_figures(out, Path(tmp), runs=runs, warn=warn)
         parts.append("<h2>Results</h2>")
         for ds in datasets:
             parts.append(f"<h3>{html.escape(ds)}</h3>")
