@@ -138,6 +138,44 @@ def test_ctrl_c_says_how_to_continue_exits_130_and_the_resume_finishes(tmp_path)
     assert status_of(out / "ring8" / "dcgan" / "seed0")["status"] == "done"
 
 
+SIGTERM_LINE = "Error: interrupted (SIGTERM); rerun with --resume to continue"
+
+
+def test_sigterm_is_taken_as_ctrl_c_exits_143_and_the_resume_finishes(tmp_path):
+    # timeout, docker stop and Slurm stop a program with SIGTERM: the run must not stay "running".
+    out = tmp_path / "runs"
+    proc, _, _ = start_held(out, 1, *SHORT)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert [line for line in err.splitlines() if line.strip()] == [SIGTERM_LINE]
+    status = status_of(out / "ring8" / "dcgan" / "seed0")
+    assert status["status"] == "failed" and status["reason"] == "interrupted" and status["step"] < 60
+    resumed = ganbench(*RUN, *KILL_ARGS, *SHORT, "--out", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert status_of(out / "ring8" / "dcgan" / "seed0")["status"] == "done"
+
+
+@pytest.mark.parametrize("to", ["the parent", "the process group"])
+def test_sigterm_under_jobs_marks_every_run_interrupted(tmp_path, to):
+    # docker stop signals the parent alone; timeout and Slurm signal the whole process group.
+    out = tmp_path / "runs"
+    jobs = [*SHORT, "--seeds", "0,1", "--jobs", "2"]
+    proc, holds, _ = start_held(out, 1, *jobs, holders=2, start_new_session=True)
+    if to == "the parent":
+        proc.send_signal(signal.SIGTERM)
+        release(holds)  # the jobs go on until they hear that the parent is gone
+    else:
+        os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert [line for line in err.splitlines() if line.startswith("Error")] == [SIGTERM_LINE], err
+    for seed in (0, 1):
+        status = status_of(out / "ring8" / "dcgan" / f"seed{seed}")
+        assert status["status"] == "failed" and status["reason"] == "interrupted", (seed, status)
+        assert status["step"] < 60  # (the single-run test above resumes such a run)
+
+
 def test_resume_with_a_different_config_is_refused_naming_the_fields(tmp_path):
     runner = CliRunner()
     first = runner.invoke(cli, [*RUN, "--steps", "40", "--log-every", "20", "--out", str(tmp_path)])
