@@ -16,7 +16,7 @@ from ..config import MAX_EVAL_SAMPLES, PROFILES
 from ..errors import ReportNotWritten
 from . import cli
 from .metric_options import INCEPTION_WEIGHTS_OPTION
-from .options import DATA_ROOT_OPTION, RUNS_OPTION, CommaList, echo_err, flatten
+from .options import DATA_ROOT_OPTION, RUNS_OPTION, CommaList, count, echo_err, flatten
 
 
 @cli.command("baseline")
@@ -59,7 +59,7 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
     default=None,
     help="Expected profile; refused if the baseline used another. [default: the baseline's]",
 )
-@click.option("--steps", type=click.IntRange(min=1), help="Expected steps; refused if the baseline used others.")
+@click.option("--steps", type=count(min=1), help="Expected steps; refused if the baseline used others.")
 @click.option(
     "--eval-samples", type=click.IntRange(1, MAX_EVAL_SAMPLES), help="Expected evaluation samples; refused likewise."
 )
@@ -108,7 +108,7 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=count(min=1),
     default=1,
     show_default=True,
     help="Runs trained at once, each in its own process (as for `ganbench run`).",
