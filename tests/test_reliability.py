@@ -65,6 +65,10 @@ def start_held(out: Path, step: int, *args, holders: int = 1, **popen) -> tuple[
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A shell without job control starts background commands with SIGINT ignored, and
+        # their children inherit it (pytest run by `... &` in a script): give the child
+        # SIGINT's default, as a terminal would, so Ctrl-C reaches ganbench's handling.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         **popen,
     )
     deadline = time.monotonic() + 240  # start-up alone (imports, spawned jobs) on a loaded machine
