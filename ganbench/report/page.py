@@ -17,7 +17,7 @@ import pandas as pd
 from ..rundir import atomic_write_bytes, read_json
 from .figures import make_figures
 from .results import collect
-from .tables import aggregate, display_table, protocol_line
+from .tables import aggregate, counts_note, display_table, protocol_line
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -94,8 +94,10 @@ def build_report(
         parts.append("<h2>Results</h2>")
         for ds in datasets:
             parts.append(f"<h3>{html.escape(ds)}</h3>")
-            parts.append(_bold_markdown_to_html(display_table(agg, ds)))
-            parts.append(f"<p class='protocol'>{html.escape(protocol_line(runs, ds))}</p>")
+            table = display_table(agg, ds)
+            note = " ".join(filter(None, [protocol_line(runs, ds), counts_note(table)]))
+            parts.append(_bold_markdown_to_html(table))
+            parts.append(f"<p class='protocol'>{html.escape(note)}</p>")
             for fig in (f for f in figures if f["dataset"] == ds):
                 parts.append(
                     f"<figure>{_img(fig['paths'][0], fig['title'])}"
