@@ -44,7 +44,7 @@ def final_records(records: list[dict]) -> tuple[dict, dict]:
 
 
 def number(value):
-    """`value` if it is a finite or NaN int/float (not a bool), else None: a damaged record's
+    """`value` if it is an int or a float (NaN and inf too), not a bool; else None: a damaged record's
     "abc" must not reach a mean or an axis."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
