@@ -4,6 +4,8 @@ UsageError: the command line asks for something impossible (unknown variant, neg
             steps, a batch larger than the dataset). Exit code 2.
 RunError:   the request is fine but the world is not (data missing, unwritable output,
             a corrupt file). Exit code 1. The message says what to do.
+ReportNotWritten: `ganbench check` judged everything but could not write its report
+            (--junit-xml). Exit code 3, apart from 1, which means a regression.
 Both print as one line; tracebacks only with --debug.
 """
 
@@ -26,6 +28,12 @@ class DataUnavailable(RunError):
 
 class ConfigMismatch(UsageError):
     """A run directory holds a run with a different config (a usage conflict: exit 2)."""
+
+
+class ReportNotWritten(RunError):
+    """A report (check's --junit-xml) could not be written; the results themselves are fine."""
+
+    exit_code = 3
 
 
 class RunLocked(RunError):

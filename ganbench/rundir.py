@@ -277,6 +277,7 @@ class RunDir:
         append_line(self.metrics_path, json.dumps(record, sort_keys=True, allow_nan=True))
         for observer in self.observers:
             observer.record(record)
+        _hold_for_test(self.path, record)
 
     def read_metrics(self) -> list[dict]:
         return read_jsonl(self.metrics_path)
@@ -289,3 +290,28 @@ class RunDir:
             atomic_write_bytes(self.metrics_path, data.encode())
         for observer in self.observers:
             observer.truncated(last_step)
+
+
+# --- a test-only hold: signal a run at a known step, however busy the machine -----------
+# With GANBENCH_TEST_HOLD_AT_STEP=N and GANBENCH_TEST_HOLD_DIR=D, the first record at step
+# N or later that a process appends to a run's metrics.jsonl is followed by a hold: the
+# process writes D/<its pid> (holding the run's path) and waits while that file exists, up
+# to 120 s. Tests that Ctrl-C, SIGTERM or SIGKILL a run in a child process use it, so the
+# run cannot end before the signal lands: they wait for the file, signal, and delete it to
+# let a process that was not signalled go on. Nothing but the tests sets these variables.
+HOLD_AT_STEP_ENV, HOLD_DIR_ENV = "GANBENCH_TEST_HOLD_AT_STEP", "GANBENCH_TEST_HOLD_DIR"
+HOLD_MAX_S = 120.0
+_held: set[str] = set()
+
+
+def _hold_for_test(run_path: Path, record: dict) -> None:
+    at, folder = os.environ.get(HOLD_AT_STEP_ENV), os.environ.get(HOLD_DIR_ENV)
+    step = record.get("step")
+    if not (at and folder) or str(run_path) in _held or not isinstance(step, int) or step < int(at):
+        return
+    _held.add(str(run_path))
+    marker = Path(folder) / str(os.getpid())
+    atomic_write_bytes(marker, f"{run_path}\n".encode())
+    deadline = time.monotonic() + HOLD_MAX_S
+    while marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # a signal's handler (Ctrl-C's KeyboardInterrupt) raises from here

@@ -236,3 +236,23 @@ def test_check_with_jobs_hands_the_job_processes_an_evaluator_that_pickles(made,
     for seed in (0, 1):
         rel = f"{DATASET}/{VARIANT}/seed{seed}/metrics.jsonl"
         assert (tmp_path / "runs" / rel).read_bytes() == (runs / rel).read_bytes()
+
+
+def test_an_unwritable_junit_xml_after_every_check_passed_is_exit_3_not_the_regression_code(made, broken, tmp_path):
+    runs, baseline = made
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    unwritable = blocker / "check.xml"  # its folder is a file
+    result = invoke("check", "--baseline", baseline, "--runs", runs, "--junit-xml", unwritable)
+    assert result.exit_code == 3, result.output
+    assert all(v == "pass" for v in table_rows(result.stdout).values())  # the verdicts were still printed
+    [error] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert error.startswith("Error: cannot write") and str(unwritable) in error and "--junit-xml" in error
+    # With a regression too, the regression's code wins and the report's error is still said.
+    _, broken_runs, _ = broken
+    result = invoke("check", "--baseline", baseline, "--runs", broken_runs, "--junit-xml", unwritable)
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in table_rows(result.stdout).values()
+    assert "Error: cannot write" in result.stderr
+    help_text = invoke("check", "--help").output
+    assert "Exit 3" in help_text and "--junit-xml" in help_text

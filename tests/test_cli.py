@@ -96,6 +96,17 @@ def test_run_all_then_table(tmp_path):
         (["run", "dcgan", "--lr-d", "inf"], ["lr-d", "finite"]),
         (["run", "dcgan", "--eval-samples", "100000000000"], ["--eval-samples", "100000"]),
         (["frobnicate"], ["frobnicate"]),
+        # Integer options stop at a billion: a typo never starts training.
+        (["run", "dcgan", "--steps", "99999999999999999999999"], ["--steps", "1<=x<=1000000000"]),
+        (["run", "dcgan", "--checkpoint-every", "10000000000"], ["--checkpoint-every", "1000000000"]),
+        (["run", "dcgan", "--eval-every", "10000000000"], ["--eval-every", "0<=x<=1000000000"]),
+        (["run", "dcgan", "--jobs", "10000000000"], ["--jobs", "1000000000"]),
+        (["check", "--baseline", "b.json", "--steps", "10000000000"], ["--steps", "1000000000"]),
+        # An empty item in a comma list is a typo, not a shorter list.
+        (["run", "dcgan", "--seeds", "1,,2"], ["--seeds", "'1,,2' has an empty item"]),
+        (["run", "dcgan", "--seeds", "1,2,"], ["--seeds", "empty item"]),
+        (["run", "dcgan", "--datasets", "ring8,,grid25"], ["--datasets", "empty item"]),
+        (["check", "--baseline", "b.json", "--seeds", ",1"], ["--seeds", "empty item"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, fragments):

@@ -143,3 +143,78 @@ def test_curves_take_one_record_per_seed_and_step_the_last(tmp_path):
     final = history[history.step == 60].set_index("seed")["modes"]
     assert final.to_dict() == {0: 0.9, 1: 5}
     assert eval_history(pd.DataFrame(runs[:0], columns=["dataset", "variant", "seed", "run_dir"])).empty
+
+
+# --- damaged run directories: plot and report use what is left, and say what is wrong -----
+def _damage(run: Path, kind: str) -> str:
+    """Damage the run directory `run` one way; returns what the warning must name."""
+    if kind == "empty config.json":
+        (run / "config.json").write_text("")
+        return "config.json is empty"
+    if kind == "config.json not JSON":
+        (run / "config.json").write_text('{"config": {"dataset": "ring8",')
+        return "config.json is not JSON"
+    if kind == "truncated metrics.jsonl":
+        text = (run / "metrics.jsonl").read_bytes()
+        (run / "metrics.jsonl").write_bytes(text[: len(text) - 40])  # the last record cut mid-line
+        return "metrics.jsonl: 1 of"
+    if kind == "metric not a number":
+        (run / "metrics.jsonl").write_text('{"type": "eval", "step": 40, "modes": "seven", "hq_frac": 0.5}\n')
+        return "modes of the last evaluation not a number"
+    if kind == "missing status.json":
+        (run / "status.json").unlink()
+        return "status.json is missing"
+    if kind == "samples.png not an image":
+        (run / "samples.png").write_text("not a png")
+        return "samples.png is not a readable image"
+    if kind == "missing samples.png":
+        (run / "samples.png").unlink()
+        return ""
+    raise AssertionError(kind)
+
+
+DAMAGE = [
+    "empty config.json",
+    "config.json not JSON",
+    "truncated metrics.jsonl",
+    "metric not a number",
+    "missing status.json",
+    "samples.png not an image",
+    "missing samples.png",
+]
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("one")
+    args = ["run", "dcgan", "--dataset", "ring8", "--steps", "40", "--eval-every", "20", "--no-progress"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_plot_and_report_survive_a_damaged_run_and_name_it(one_run, tmp_path, kind):
+    import shutil
+
+    out = tmp_path / "runs"
+    shutil.copytree(one_run, out)
+    run = out / "ring8" / "dcgan" / "seed0"
+    expected = _damage(run, kind)
+    plot = CliRunner().invoke(cli, ["plot", "--out", str(out), "--to", str(tmp_path / "plots")])
+    report = CliRunner().invoke(cli, ["report", "--out", str(out), "--to", str(tmp_path / "r.html")])
+    table = CliRunner().invoke(cli, ["table", "--out", str(out)])
+    for result in (plot, report, table):
+        assert result.exit_code == 0, result.output
+        assert "internal error" not in result.output and "Traceback" not in result.output
+        if expected and not (result is table and "samples.png" in kind):  # the table reads no image
+            warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+            assert len(warnings) == 1 and str(run) in warnings[0] and expected in warnings[0], result.stderr
+    assert "| dcgan " in table.stdout  # the run keeps its row, under its directory's names
+    # The figures that the damaged files still allow are drawn; the page has its table.
+    assert list((tmp_path / "plots").glob("ring8_*_curve.png")), plot.output
+    samples = (tmp_path / "plots" / "ring8_samples_seed0.png").exists()
+    assert samples == (kind not in ("samples.png not an image", "missing samples.png")), kind
+    page = Page()
+    page.feed((tmp_path / "r.html").read_text())
+    assert page.tables == 1 and "ring8" in page.headings

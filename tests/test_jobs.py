@@ -16,7 +16,7 @@ from support import assert_same_run, run_files, tiny_config
 
 from ganbench.cli import cli
 from ganbench.errors import UsageError
-from ganbench.rundir import RunDir, read_jsonl
+from ganbench.rundir import HOLD_AT_STEP_ENV, HOLD_DIR_ENV, RunDir, read_jsonl
 from ganbench.runs.jobs import gpu_slots
 from ganbench.runs.schedule import run_suite
 
@@ -71,31 +71,32 @@ def test_a_job_slot_reuses_its_process_unless_each_run_must_start_fresh(tmp_path
     assert len(pids) == (3 if fresh else 1) and os.getpid() not in pids
 
 
-def _kill_job_training(run: Path, stop: threading.Event) -> None:
-    """SIGKILL the job process that trains `run` once it has written a record."""
-    lock, metrics = run / ".lock", run / "metrics.jsonl"
+def _kill_when_held(holds: Path, stop: threading.Event) -> None:
+    """SIGKILL the job process that holds at its run's known step (rundir._hold_for_test)."""
     while not stop.is_set():
-        try:
-            pid = int(lock.read_text().strip() or 0)
-        except (OSError, ValueError):
-            pid = 0
-        if pid and pid != os.getpid() and read_jsonl(metrics):
-            os.kill(pid, signal.SIGKILL)
+        held = [p for p in holds.iterdir() if p.name.isdigit()]
+        if held:
+            os.kill(int(held[0].name), signal.SIGKILL)
             return
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
-def test_a_failing_diverging_or_killed_run_does_not_stop_the_other_jobs(tmp_path):
+def test_a_failing_diverging_or_killed_run_does_not_stop_the_other_jobs(tmp_path, monkeypatch):
     out = tmp_path / "suite"
-    # long enough to be killed mid-run, short enough to end (and fail the test) if the kill never comes
-    victim = tiny_config("lsgan", "ring8", steps=3000, log_every=10, checkpoint_every=20)
+    # The victim alone reaches step 100, where its job holds until killed: however busy the
+    # machine, it is killed mid-run (the others end at step 30 and never hold).
+    holds = tmp_path / "holds"
+    holds.mkdir()
+    monkeypatch.setenv(HOLD_AT_STEP_ENV, "100")
+    monkeypatch.setenv(HOLD_DIR_ENV, str(holds))  # the job processes inherit both
+    victim = tiny_config("lsgan", "ring8", steps=300, log_every=10, checkpoint_every=20)
     diverging = tiny_config("dcgan", "ring8", steps=30, log_every=10, lr_d=1e6, lr_g=1e6)
     locked = tiny_config("hinge", "ring8", steps=30, log_every=10)
     good = [tiny_config(v, "grid25", steps=30, log_every=10) for v in ("dcgan", "wgan-gp")]
     held = RunDir(out, "ring8", "hinge", 0)
     held.lock()  # another process trains this run: its job must fail, alone
     stop = threading.Event()
-    killer = threading.Thread(target=_kill_job_training, args=(RunDir(out, "ring8", "lsgan", 0).path, stop))
+    killer = threading.Thread(target=_kill_when_held, args=(holds, stop))
     killer.start()
     lines: list[str] = []
     try:
@@ -110,7 +111,8 @@ def test_a_failing_diverging_or_killed_run_does_not_stop_the_other_jobs(tmp_path
     for o in outcomes[3:]:
         assert o.run_dir.read_status()["status"] == "done" and (o.run_dir.path / "generator.pt").exists()
     # The killed run is left as a kill leaves it: resumable from its checkpoints.
-    assert RunDir(out, "ring8", "lsgan", 0).read_status()["status"] == "running"
+    killed = RunDir(out, "ring8", "lsgan", 0)
+    assert killed.read_status()["status"] == "running" and killed.read_metrics()[-1]["step"] == 100
     assert sum(line.endswith(": started (job 1)") or line.endswith(": started (job 2)") for line in lines) == 5
 
 

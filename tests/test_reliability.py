@@ -21,12 +21,13 @@ from ganbench.cli import cli
 from ganbench.core import checkpoint as ckpt
 from ganbench.core.loop import train
 from ganbench.errors import RunError
-from ganbench.rundir import RunDir, read_jsonl
+from ganbench.rundir import HOLD_AT_STEP_ENV, HOLD_DIR_ENV, RunDir, read_jsonl
 from ganbench.runs.schedule import run_suite
 from ganbench.variants import get_variant
 
 RUN = ["run", "dcgan", "--dataset", "ring8", "--profile", "smoke", "--device", "cpu", "--no-progress"]
 KILL_ARGS = ["--steps", "300", "--log-every", "20", "--checkpoint-every", "40"]
+SHORT = ["--steps", "60"]  # after KILL_ARGS: held at a known step, a run need not be long to be signalled
 
 
 def ganbench(*args, **kwargs) -> subprocess.CompletedProcess:
@@ -50,44 +51,72 @@ def weights(run: Path) -> dict:
     }
 
 
-def start_run_until(out: Path, step: int) -> subprocess.Popen:
-    """The KILL_ARGS run in a child process, returned once its metrics.jsonl has a record at
-    `step` or later (stderr piped, as text)."""
-    metrics = out / "ring8" / "dcgan" / "seed0" / "metrics.jsonl"
+def start_held(out: Path, step: int, *args, holders: int = 1, **popen) -> tuple[subprocess.Popen, Path, list[int]]:
+    """`ganbench run` (RUN + KILL_ARGS + args) in a child process, returned once `holders`
+    of its processes hold at their first record at `step` or later (rundir._hold_for_test):
+    (the process, the hold folder, the holding pids). However busy the machine, a run
+    signalled now cannot have ended first; deleting a pid's file lets that process go on."""
+    holds = out.parent / f"{out.name}-holds"
+    holds.mkdir(parents=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", HOLD_AT_STEP_ENV: str(step), HOLD_DIR_ENV: str(holds)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ganbench", *RUN, *KILL_ARGS, "--out", str(out)],
+        [sys.executable, "-m", "ganbench", *RUN, *KILL_ARGS, *args, "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
+        # A shell without job control starts background commands with SIGINT ignored, and
+        # their children inherit it (pytest run by `... &` in a script): give the child
+        # SIGINT's default, as a terminal would, so Ctrl-C reaches ganbench's handling.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **popen,
     )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        records = read_jsonl(metrics)
-        if records and records[-1]["step"] >= step:
-            break
+    deadline = time.monotonic() + 240  # start-up alone (imports, spawned jobs) on a loaded machine
+    while len(pids := [int(p.name) for p in holds.iterdir() if p.name.isdigit()]) < holders:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"the run never reached step {step}: {proc.communicate()[1]}")
         time.sleep(0.02)
-    return proc
+    return proc, holds, pids
 
 
-@pytest.mark.parametrize("kill_after_step", [60, 150])
-def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, kill_after_step):
-    ref = ganbench(*RUN, *KILL_ARGS, "--out", tmp_path / "ref")
+def release(holds: Path) -> None:
+    """Let every process still holding go on."""
+    for p in holds.iterdir():
+        p.unlink(missing_ok=True)
+
+
+def status_of(run: Path) -> dict:
+    return json.loads((run / "status.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    """The KILL_ARGS run, trained without a break (one for every kill below)."""
+    out = tmp_path_factory.mktemp("ref")
+    ref = ganbench(*RUN, *KILL_ARGS, "--out", out)
     assert ref.returncode == 0, ref.stderr
+    return out / "ring8" / "dcgan" / "seed0"
+
+
+@pytest.mark.parametrize("kill_after_step", [60, 140])  # log steps between checkpoints
+def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, kill_after_step, uninterrupted):
 
     out = tmp_path / "killed"
-    proc = start_run_until(out, kill_after_step)
+    proc, _, _ = start_held(out, kill_after_step)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run = out / "ring8" / "dcgan" / "seed0"
-    status = json.loads((run / "status.json").read_text())
+    status = status_of(run)
     assert status["status"] == "running" and status["step"] < 300  # it really was cut short
+    assert read_jsonl(run / "metrics.jsonl")[-1]["step"] == kill_after_step  # where it was held
     started = json.loads((run / "config.json").read_text())
 
     resumed = ganbench(*RUN, *KILL_ARGS, "--out", out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    a, b = weights(tmp_path / "ref" / "ring8" / "dcgan" / "seed0"), weights(run)
+    a, b = weights(uninterrupted), weights(run)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    ref_lines = (tmp_path / "ref" / "ring8" / "dcgan" / "seed0" / "metrics.jsonl").read_text()
+    ref_lines = (uninterrupted / "metrics.jsonl").read_text()
     assert (run / "metrics.jsonl").read_text() == ref_lines  # the same records, once each
     assert json.loads((run / "status.json").read_text())["status"] == "done"
     # config.json keeps where the run started and records where it went on.
@@ -99,17 +128,56 @@ def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, 
 
 def test_ctrl_c_says_how_to_continue_exits_130_and_the_resume_finishes(tmp_path):
     out = tmp_path / "runs"
-    proc = start_run_until(out, 1)  # its first record: training is under way
+    proc, _, _ = start_held(out, 1, *SHORT)  # its first record: training is under way
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert [line for line in err.splitlines() if line.strip()] == [
         "Error: interrupted; rerun with --resume to continue"
     ]
-    status = json.loads((out / "ring8" / "dcgan" / "seed0" / "status.json").read_text())
-    assert status["status"] == "failed" and status["reason"] == "interrupted"
-    resumed = ganbench(*RUN, *KILL_ARGS, "--out", out, "--resume")
+    status = status_of(out / "ring8" / "dcgan" / "seed0")
+    assert status["status"] == "failed" and status["reason"] == "interrupted" and status["step"] < 60
+    resumed = ganbench(*RUN, *KILL_ARGS, *SHORT, "--out", out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
+    assert status_of(out / "ring8" / "dcgan" / "seed0")["status"] == "done"
+
+
+SIGTERM_LINE = "Error: interrupted (SIGTERM); rerun with --resume to continue"
+
+
+def test_sigterm_is_taken_as_ctrl_c_exits_143_and_the_resume_finishes(tmp_path):
+    # timeout, docker stop and Slurm stop a program with SIGTERM: the run must not stay "running".
+    out = tmp_path / "runs"
+    proc, _, _ = start_held(out, 1, *SHORT)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert [line for line in err.splitlines() if line.strip()] == [SIGTERM_LINE]
+    status = status_of(out / "ring8" / "dcgan" / "seed0")
+    assert status["status"] == "failed" and status["reason"] == "interrupted" and status["step"] < 60
+    resumed = ganbench(*RUN, *KILL_ARGS, *SHORT, "--out", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert status_of(out / "ring8" / "dcgan" / "seed0")["status"] == "done"
+
+
+@pytest.mark.parametrize("to", ["the parent", "the process group"])
+def test_sigterm_under_jobs_marks_every_run_interrupted(tmp_path, to):
+    # docker stop signals the parent alone; timeout and Slurm signal the whole process group.
+    out = tmp_path / "runs"
+    jobs = [*SHORT, "--seeds", "0,1", "--jobs", "2"]
+    proc, holds, _ = start_held(out, 1, *jobs, holders=2, start_new_session=True)
+    if to == "the parent":
+        proc.send_signal(signal.SIGTERM)
+        release(holds)  # the jobs go on until they hear that the parent is gone
+    else:
+        os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert [line for line in err.splitlines() if line.startswith("Error")] == [SIGTERM_LINE], err
+    for seed in (0, 1):
+        status = status_of(out / "ring8" / "dcgan" / f"seed{seed}")
+        assert status["status"] == "failed" and status["reason"] == "interrupted", (seed, status)
+        assert status["step"] < 60  # (the single-run test above resumes such a run)
 
 
 def test_resume_with_a_different_config_is_refused_naming_the_fields(tmp_path):

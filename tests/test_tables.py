@@ -144,3 +144,36 @@ def test_runs_come_in_registry_order_of_dataset_then_variant(tmp_path):
     assert list(dict.fromkeys(df["dataset"])) == ["ring8", "grid25", "mnist", "folder:/data/cats"]
     assert list(df[df.dataset == "mnist"]["variant"]) == ["dcgan", "hinge"]
     assert list(dict.fromkeys(aggregate(df)["dataset"])) == ["ring8", "grid25", "mnist", "folder:/data/cats"]
+
+
+def test_a_mean_over_fewer_seeds_than_its_row_shows_its_count_in_every_format(tmp_path):
+    # A row says "seeds 2", but one seed failed: its bold best is the value of one seed.
+    from click.testing import CliRunner
+
+    from ganbench.cli import cli
+
+    out = tmp_path / "runs"
+    args = ["run", "dcgan", "--dataset", "ring8", "--seeds", "0,1", "--steps", "20", "--no-progress", "--out", out]
+    assert CliRunner().invoke(cli, [str(a) for a in args]).exit_code == 0
+    (out / "ring8" / "dcgan" / "seed1" / "status.json").write_text(
+        json.dumps({"status": "failed", "reason": "RuntimeError: boom", "step": 10})
+    )
+
+    def table(*extra):
+        result = CliRunner().invoke(cli, ["table", "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    markdown = table()
+    header, _, row = (line.split("|")[1:-1] for line in markdown.splitlines() if line.startswith("|"))
+    cells = dict(zip((h.strip() for h in header), (c.strip() for c in row), strict=True))
+    assert cells["modes ↑"] == f"**{cells['modes ↑'].strip('*').split(' (')[0]} (n=1)**"  # bold, and counted
+    assert cells["seeds"] == "2" and cells["failed"] == "1"
+    assert "(n=K): a mean over K of the row's seeds" in markdown
+    latex = table("--format", "latex")
+    assert "(n=1)" in latex and "(n=K)" in latex
+    csv = pd.read_csv(__import__("io").StringIO(table("--format", "csv"))).iloc[0]
+    assert (csv["n_seeds"], csv["n_failed"], csv["modes_n"]) == (2, 1, 1)
+    page = tmp_path / "report.html"
+    assert CliRunner().invoke(cli, ["report", "--out", str(out), "--to", str(page)]).exit_code == 0
+    assert "(n=1)</strong>" in page.read_text() and "(n=K)" in page.read_text()

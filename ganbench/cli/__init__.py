@@ -1,7 +1,9 @@
 """The `ganbench` command line (click).
 
 Errors print as one line: usage errors exit 2, runtime faults exit 1. `--debug`, anywhere
-on the command line, shows the traceback instead.
+on the command line, shows the traceback instead. Ctrl-C exits 130 and SIGTERM (timeout,
+docker stop, Slurm) 143, both after marking the runs in progress "failed: interrupted"
+and saying to rerun with --resume.
 
 Plugins load before any command runs: `ganbench --plugin FILE ...` (repeatable),
 $GANBENCH_PLUGINS and the `ganbench.plugins` entry points (ganbench/plugins.py).
@@ -16,6 +18,16 @@ import click
 
 from .. import plugins
 from ..errors import GanbenchError, RunError
+from ..signals import Terminated, sigterm_as_interrupt
+
+
+def _interrupted(exc: BaseException) -> None:
+    """Ctrl-C's (or SIGTERM's) one line and exit code: 130, or 143 for SIGTERM (128 + signal)."""
+    if isinstance(exc, Terminated):
+        click.echo("Error: interrupted (SIGTERM); rerun with --resume to continue", err=True)
+        sys.exit(143)
+    click.echo("Error: interrupted; rerun with --resume to continue", err=True)
+    sys.exit(130)
 
 
 def _one_line(text: str) -> str:
@@ -44,11 +56,11 @@ class Group(click.Group):
         debug = "--debug" in args
         args = [a for a in args if a != "--debug"]
         try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with sigterm_as_interrupt():  # SIGTERM takes Ctrl-C's path (ganbench/signals.py)
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Abort as exc:  # click's wrapping of Ctrl-C
             if isinstance(exc.__context__, KeyboardInterrupt):
-                click.echo("Error: interrupted; rerun with --resume to continue", err=True)
-                sys.exit(130)
+                _interrupted(exc.__context__)
             click.echo("Error: aborted", err=True)
             sys.exit(1)
         except click.ClickException as exc:  # UsageError, BadParameter, ...: exit 2
@@ -69,9 +81,8 @@ class Group(click.Group):
             )
             click.echo(f"Error: {_one_line(exc)}{hint}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("Error: interrupted; rerun with --resume to continue", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            _interrupted(exc)
         except Exception as exc:
             if debug:
                 raise

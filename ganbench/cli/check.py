@@ -1,8 +1,9 @@
 """`ganbench baseline` and `ganbench check`: stability regression checks for CI.
 
 Exit codes of `check`: 0 every verdict passes, 1 a regression (or a fault while checking,
-such as an unwritable --junit-xml), 2 the check could not be done as asked (missing or
-malformed baseline, protocol mismatch, bad tolerance, runs missing from --runs).
+such as data that cannot be loaded), 2 the check could not be done as asked (missing or
+malformed baseline, protocol mismatch, bad tolerance, runs missing from --runs), 3 every
+verdict passes but the --junit-xml report could not be written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..config import MAX_EVAL_SAMPLES, PROFILES
+from ..errors import ReportNotWritten
 from . import cli
 from .metric_options import INCEPTION_WEIGHTS_OPTION
 from .options import (
@@ -19,6 +21,7 @@ from .options import (
     RUNS_OPTION,
     TENSORBOARD_OPTION,
     CommaList,
+    count,
     echo_err,
     flatten,
     tensorboard_observers,
@@ -65,7 +68,7 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
     default=None,
     help="Expected profile; refused if the baseline used another. [default: the baseline's]",
 )
-@click.option("--steps", type=click.IntRange(min=1), help="Expected steps; refused if the baseline used others.")
+@click.option("--steps", type=count(min=1), help="Expected steps; refused if the baseline used others.")
 @click.option(
     "--eval-samples", type=click.IntRange(1, MAX_EVAL_SAMPLES), help="Expected evaluation samples; refused likewise."
 )
@@ -115,7 +118,7 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
 @TENSORBOARD_OPTION
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=count(min=1),
     default=1,
     show_default=True,
     help="Runs trained at once, each in its own process (as for `ganbench run`).",
@@ -146,7 +149,8 @@ def check_cmd(
     Prints one row per (dataset, variant, metric): baseline, now, allowed range, verdict.
     Exit 0: all pass. Exit 1: a regression (a metric worse than allowed, a run that
     diverged where the baseline had none, a crash). Exit 2: the check could not be done
-    as asked (missing or malformed baseline, protocol mismatch, bad options).
+    as asked (missing or malformed baseline, protocol mismatch, bad options). Exit 3: all
+    pass, but the --junit-xml report could not be written (with a regression: exit 1).
     """
     from ..stability import junit
     from ..stability.check import run_check
@@ -179,6 +183,14 @@ def check_cmd(
     )
     click.echo(report.text())
     if junit_xml is not None:
-        junit.write(junit_xml, report.verdicts, properties={"baseline": baseline_path, "runs": report.runs or "temp"})
+        try:
+            junit.write(
+                junit_xml, report.verdicts, properties={"baseline": baseline_path, "runs": report.runs or "temp"}
+            )
+        except ReportNotWritten as exc:
+            if report.passed:
+                raise  # exit 3: the code is fine, the report is not
+            echo_err(f"Error: {exc}")  # a regression outranks it: exit 1, as without --junit-xml
+            return 1
         click.echo(f"wrote {junit_xml}", err=True)
     return 0 if report.passed else 1

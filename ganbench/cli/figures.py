@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import RUNS_OPTION, require_runs
+from .options import RUNS_OPTION, echo_err, require_runs
 
 
 @cli.command("plot")
@@ -26,7 +26,7 @@ def plot_cmd(out: Path, to: Path | None, pdf: bool) -> None:
     from ..report.figures import make_figures
 
     runs = require_runs(out)
-    made = make_figures(out, to or out / "plots", pdf=pdf, runs=runs)
+    made = make_figures(out, to or out / "plots", pdf=pdf, runs=runs, warn=echo_err)
     for fig in made:
         click.echo(" ".join(str(p) for p in fig["paths"]))
     click.echo(f"{sum(len(f['paths']) for f in made)} files in {to or out / 'plots'}")
@@ -46,8 +46,8 @@ def report_cmd(out: Path, to: Path | None, title: str) -> None:
     """One self-contained HTML page with the tables, figures and samples."""
     from ..report.page import build_report
 
-    require_runs(out)
-    path = build_report(out, to or out / "report.html", title=title)
+    runs = require_runs(out)
+    path = build_report(out, to or out / "report.html", title=title, runs=runs, warn=echo_err)
     click.echo(str(path))
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from .options import count
+
 INCEPTION_WEIGHTS_OPTION = click.option(
     "--inception-weights",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -19,7 +21,7 @@ def metric_options(f):
     """--inception/--no-inception, --inception-weights, --reference-samples."""
     f = click.option(
         "--reference-samples",
-        type=click.IntRange(min=2),
+        type=count(min=2),
         default=None,
         help="Score the Inception metrics against the first N reference images only "
         "(default: the whole reference split). Recorded in the protocol.",

@@ -39,6 +39,17 @@ def tensorboard_observers(on: bool) -> tuple:
     return (tb.TensorBoard(),)
 
 
+# The largest value any integer option takes: far beyond any real run (a billion steps),
+# small enough that a typo such as 99999999999999999999999 is refused before anything starts.
+MAX_COUNT = 10**9
+
+
+def count(min: int = 1, max: int = MAX_COUNT) -> click.IntRange:  # noqa: A002  (click's names)
+    """An integer option's type: from `min` to `max` (by default MAX_COUNT), refused in one
+    line naming the option and the range otherwise."""
+    return click.IntRange(min, max)
+
+
 def echo_err(msg: str) -> None:
     """One line to stderr: progress lines and warnings, apart from the command's results."""
     click.echo(msg, err=True)
@@ -51,7 +62,7 @@ def require_runs(out: Path):
 
     if not out.is_dir():
         raise RunError(f"{out} does not exist; train something first with `ganbench run`")
-    runs = collect(out)
+    runs = collect(out, warn=echo_err)  # a damaged run still gives a row; say which and why
     if runs.empty:
         raise RunError(f"no run directories under {out}")
     return runs
@@ -68,9 +79,11 @@ class CommaList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
-        items = [v.strip() for v in str(value).split(",") if v.strip()]
-        if not items:  # --seeds "" must not fall back to the defaults unnoticed
+        items = [v.strip() for v in str(value).split(",")]
+        if not any(items):  # --seeds "" must not fall back to the defaults unnoticed
             self.fail(f"{value!r} names no {self.item_type.__name__} values", param, ctx)
+        if not all(items):  # '1,,2' is a typo for something, not the list 1,2
+            self.fail(f"{value!r} has an empty item; separate the values by single commas", param, ctx)
         try:
             return [self.item_type(v) for v in items]
         except ValueError:

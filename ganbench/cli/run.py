@@ -23,6 +23,7 @@ from .options import (
     DEVICE_OPTION,
     TENSORBOARD_OPTION,
     CommaList,
+    count,
     echo_err,
     flatten,
     tensorboard_observers,
@@ -60,20 +61,20 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     show_default=True,
     help="How long to train and how to evaluate (see README).",
 )
-@click.option("--steps", type=click.IntRange(min=1), help="Generator steps (overrides the profile).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: the dataset's protocol).")
+@click.option("--steps", type=count(min=1), help="Generator steps (overrides the profile).")
+@click.option("--batch-size", type=count(min=1), help="Batch size (default: the dataset's protocol).")
 @click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), help="Discriminator learning rate.")
 @click.option("--lr-g", type=click.FloatRange(min=0, min_open=True), help="Generator learning rate.")
-@click.option("--n-critic", type=click.IntRange(min=1), help="Discriminator steps per generator step.")
-@click.option("--log-every", type=click.IntRange(min=1), help="Steps between loss records.")
-@click.option("--eval-every", type=click.IntRange(min=0), help="Steps between evaluations (0: only at the end).")
+@click.option("--n-critic", type=count(min=1), help="Discriminator steps per generator step.")
+@click.option("--log-every", type=count(min=1), help="Steps between loss records.")
+@click.option("--eval-every", type=count(min=0), help="Steps between evaluations (0: only at the end).")
 @click.option(
     "--eval-samples",
     type=click.IntRange(1, MAX_EVAL_SAMPLES),
     help="Generated samples per evaluation (mode counts on Stacked MNIST always use 26,000).",
 )
-@click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints.")
-@click.option("--data-limit", type=click.IntRange(min=1), help="Train on the first N items of the dataset only.")
+@click.option("--checkpoint-every", type=count(min=1), help="Steps between checkpoints.")
+@click.option("--data-limit", type=count(min=1), help="Train on the first N items of the dataset only.")
 @click.option(
     "--image-size",
     type=click.IntRange(8, 512),
@@ -85,7 +86,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     is_flag=True,
     help="folder:PATH: fail when an image file does not decode, instead of skipping it with a warning.",
 )
-@click.option("--cpu-threads", type=click.IntRange(min=1), help="Torch threads per run on a CPU. [default: 1]")
+@click.option("--cpu-threads", type=count(min=1), help="Torch threads per run on a CPU. [default: 1]")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -97,7 +98,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @DATA_ROOT_OPTION
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=count(min=1),
     default=1,
     show_default=True,
     help="Runs trained at once, each in its own process (CPU: each keeps --cpu-threads; "
@@ -105,7 +106,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 )
 @click.option(
     "--streams",
-    type=click.IntRange(min=1),
+    type=count(min=1),
     default=1,
     show_default=True,
     help="Runs each job trains at once, interleaved in one process, each on its own CUDA stream so "

@@ -14,19 +14,23 @@ from .tables import DIRECTIONS, aggregate
 def final_class_counts(runs: pd.DataFrame, dataset: str, seed: int) -> dict:
     """{variant: class counts of the final evaluation} for one dataset and seed, where recorded."""
     from ..rundir import read_jsonl
-    from .results import final_records
+    from .results import final_records, number
 
     counts = {}
     for _, run in runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)].iterrows():
         _, last_eval = final_records(read_jsonl(Path(run["run_dir"]) / "metrics.jsonl"))
-        if isinstance(last_eval.get("class_counts"), list):
-            counts[run["variant"]] = last_eval["class_counts"]
+        found = last_eval.get("class_counts")
+        if isinstance(found, list) and found and all(number(c) is not None for c in found):
+            counts[run["variant"]] = found
     return counts
 
 
-def make_figures(out: Path, fig_dir: Path, pdf: bool = False, runs: pd.DataFrame | None = None) -> list[dict]:
-    """Write every figure for `out` into `fig_dir`; returns [{dataset, kind, title, paths}]."""
-    runs = collect(out) if runs is None else runs
+def make_figures(
+    out: Path, fig_dir: Path, pdf: bool = False, runs: pd.DataFrame | None = None, warn=None
+) -> list[dict]:
+    """Write every figure for `out` into `fig_dir`; returns [{dataset, kind, title, paths}].
+    `warn` is told of each file of a run that had to be left out."""
+    runs = collect(out, warn=warn) if runs is None else runs
     agg = aggregate(runs)
     history = plots.eval_history(runs)
     made: list[dict] = []
@@ -54,12 +58,15 @@ def make_figures(out: Path, fig_dir: Path, pdf: bool = False, runs: pd.DataFrame
                 f"{dataset}: final {m}",
                 plots.metric_bars(agg, dataset, m, fig_dir / f"{stem}_{m}_bar", pdf, DIRECTIONS[m]),
             )
-        seed = int(runs.loc[runs["dataset"] == dataset, "seed"].min())
+        seeds = pd.to_numeric(runs.loc[runs["dataset"] == dataset, "seed"], errors="coerce").dropna()
+        if seeds.empty:  # no run of this dataset says its seed (damaged config.json, odd folder names)
+            continue
+        seed = int(seeds.min())
         add(
             dataset,
             "samples",
             f"{dataset}: samples on the same noise (seed {seed})",
-            plots.samples_side_by_side(runs, dataset, seed, fig_dir / f"{stem}_samples_seed{seed}", pdf),
+            plots.samples_side_by_side(runs, dataset, seed, fig_dir / f"{stem}_samples_seed{seed}", pdf, warn),
         )
         counts = final_class_counts(runs, dataset, seed)
         add(

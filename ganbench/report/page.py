@@ -17,7 +17,7 @@ import pandas as pd
 from ..rundir import atomic_write_bytes, read_json
 from .figures import make_figures
 from .results import collect
-from .tables import aggregate, display_table, protocol_line
+from .tables import aggregate, counts_note, display_table, protocol_line
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -53,8 +53,11 @@ def _environment(runs: pd.DataFrame) -> dict:
     return {}
 
 
-def build_report(out: Path, path: Path, title: str = "ganbench report") -> Path:
-    runs = collect(out)
+def build_report(
+    out: Path, path: Path, title: str = "ganbench report", runs: pd.DataFrame | None = None, warn=None
+) -> Path:
+    """Write the page for `out` to `path`; `warn` is told of each damaged file left out."""
+    runs = collect(out, warn=warn) if runs is None else runs
     agg = aggregate(runs)
     env = _environment(runs)
     parts = [
@@ -87,12 +90,14 @@ def build_report(out: Path, path: Path, title: str = "ganbench report") -> Path:
     parts.append(f"<li>git commit: <code>{html.escape(str(git.get('commit')))}</code>{dirty}</li></ul>")
 
     with tempfile.TemporaryDirectory() as tmp:
-        figures = make_figures(out, Path(tmp), runs=runs)
+        figures = make_figures(out, Path(tmp), runs=runs, warn=warn)
         parts.append("<h2>Results</h2>")
         for ds in datasets:
             parts.append(f"<h3>{html.escape(ds)}</h3>")
-            parts.append(_bold_markdown_to_html(display_table(agg, ds)))
-            parts.append(f"<p class='protocol'>{html.escape(protocol_line(runs, ds))}</p>")
+            table = display_table(agg, ds)
+            note = " ".join(filter(None, [protocol_line(runs, ds), counts_note(table)]))
+            parts.append(_bold_markdown_to_html(table))
+            parts.append(f"<p class='protocol'>{html.escape(note)}</p>")
             for fig in (f for f in figures if f["dataset"] == ds):
                 parts.append(
                     f"<figure>{_img(fig['paths'][0], fig['title'])}"

@@ -43,16 +43,20 @@ def eval_history(runs: pd.DataFrame) -> pd.DataFrame:
     step and the metrics. A step scored again (`ganbench eval` appends a record at the run's
     final step) keeps its last record, the one the tables show."""
     from ..rundir import read_jsonl
+    from .results import number
 
     rows = []
     for _, run in runs.iterrows():
         for rec in read_jsonl(Path(run["run_dir"]) / "metrics.jsonl"):
-            if rec.get("type") == "eval":
-                flat = {k: v for k, v in rec.items() if not isinstance(v, (dict, list)) and k != "type"}
+            # A damaged record (a step or a metric that is not a number) gives what it still can.
+            if rec.get("type") == "eval" and number(rec.get("step")) is not None:
+                flat = {k: number(v) for k, v in rec.items() if not isinstance(v, (dict, list)) and k != "type"}
                 rows.append({"dataset": run["dataset"], "variant": run["variant"], "seed": run["seed"], **flat})
     history = pd.DataFrame(rows)
     if history.empty:
         return history
+    for col in history.columns.difference(["dataset", "variant", "seed"]):
+        history[col] = pd.to_numeric(history[col], errors="coerce")
     return history.drop_duplicates(["dataset", "variant", "seed", "step"], keep="last").reset_index(drop=True)
 
 
@@ -111,19 +115,30 @@ def metric_bars(agg, dataset: str, metric: str, path, pdf: bool = False, directi
     return _finish(fig, path, pdf)
 
 
-def samples_side_by_side(runs, dataset: str, seed: int, path, pdf: bool = False) -> list:
+def samples_side_by_side(runs, dataset: str, seed: int, path, pdf: bool = False, warn=None) -> list:
     """Each variant's samples.png for one seed, side by side. Every run draws its grid from
-    the same evaluation noise, so the panels differ only by the variant."""
+    the same evaluation noise, so the panels differ only by the variant. A samples.png that
+    does not decode is left out, and `warn` told which."""
     import matplotlib.image as mpimg
 
     sub = runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)]
-    panels = [(r["variant"], r["status"], Path(r["run_dir"]) / "samples.png") for _, r in sub.iterrows()]
-    panels = [p for p in panels if p[2].exists()]
+    panels = []
+    for _, r in sub.iterrows():
+        png = Path(r["run_dir"]) / "samples.png"
+        if not png.exists():
+            continue
+        try:
+            image = mpimg.imread(png)
+        except Exception as exc:  # truncated or not a PNG: PIL raises OSError, SyntaxError, ValueError...
+            if warn is not None:
+                warn(f"warning: {png} is not a readable image ({type(exc).__name__}: {exc}); left out of the figure")
+            continue
+        panels.append((r["variant"], r["status"], image))
     if not panels:
         return []
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
-    for ax, (variant, status, png) in zip(axes[0], panels, strict=True):
-        ax.imshow(mpimg.imread(png))
+    for ax, (variant, status, image) in zip(axes[0], panels, strict=True):
+        ax.imshow(image)
         ax.set_title(variant + ("" if status == "done" else f" ({status})"), fontsize=10)
         ax.axis("off")
     fig.suptitle(f"{dataset}, seed {seed}: samples on the same fixed noise", fontsize=11)

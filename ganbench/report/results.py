@@ -5,10 +5,19 @@ its identity, status, timings, final losses, final evaluation metrics and the wh
 resolved config (prefixed `cfg.`), ready for pandas (the compare_gan convention).
 A record written by `ganbench score` reads the same way, as a row whose variant is its
 NAME and whose `origin` is "scored" (the other rows': "trained").
+
+A damaged run directory (config.json empty or not JSON, status.json or metrics.jsonl
+missing, a metric that is not a number) still gives a row from what its files hold: its
+identity from the directory's names where config.json cannot say, an unknown status where
+status.json is gone. `collect(out, warn=...)` names each such run and what is wrong with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -37,41 +46,106 @@ def final_records(records: list[dict]) -> tuple[dict, dict]:
     return train, evals
 
 
-def run_row(path: Path) -> dict:
+def number(value):
+    """`value` if it is an int or a float (NaN and inf too), not a bool; else None: a damaged record's
+    "abc" must not reach a mean or an axis."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def _read_object(path: Path) -> tuple[dict | None, str]:
+    """(the JSON object in `path`, "") or (None, what is wrong with the file)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None, f"{path.name} is missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{path.name} cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    if not text.strip():
+        return None, f"{path.name} is empty"
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None, f"{path.name} is not JSON"
+    if not isinstance(doc, dict):
+        return None, f"{path.name} does not hold a JSON object"
+    return doc, ""
+
+
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _seed_from_name(path: Path) -> int | None:
+    match = re.fullmatch(r"seed(\d+)", path.name)
+    return int(match.group(1)) if match else None
+
+
+def run_row(path: Path, problems: list[str] | None = None) -> dict:
+    """One run's row. What is wrong with its files is appended to `problems`."""
+    problems = [] if problems is None else problems
     run = RunDir.at(path)
-    record = run.read_config() or {}
-    cfg = record.get("config", {})
-    status = run.read_status() or {}
+    record, problem = _read_object(run.config_path)
+    if problem:
+        problems.append(f"{problem}: dataset, variant and seed are read from the directory's names")
+    record = record or {}
+    cfg = record.get("config")
+    if not isinstance(cfg, dict):
+        if record:
+            problems.append('config.json has no "config" object: dataset, variant and seed are read from the names')
+        cfg = {}
+    status, problem = _read_object(run.status_path)
+    if problem:
+        problems.append(f"{problem}: its status is unknown")
+    status = status or {}
     state = status.get("status", "unknown")
+    if not isinstance(state, str):
+        state = "unknown"
     if state == "running" and not run.is_locked():
         state = "interrupted"  # a status of running with no process holding the lock
-    train, evals = final_records(run.read_metrics())
+    if not run.metrics_path.exists():
+        problems.append("metrics.jsonl is missing: no losses or metrics")
+    records = run.read_metrics()
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        lines = sum(1 for line in run.metrics_path.read_text().splitlines() if line.strip())
+        if lines > len(records):  # a torn last line (a crash mid-append) or a corrupt one
+            problems.append(f"metrics.jsonl: {lines - len(records)} of {lines} lines are not JSON records: skipped")
+    train, evals = final_records(records)
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        seed = _seed_from_name(path)
     row = {
-        "dataset": cfg.get("dataset", path.parent.parent.name),
-        "variant": cfg.get("variant", path.parent.name),
-        "seed": cfg.get("seed"),
+        "dataset": str(cfg.get("dataset") or path.parent.parent.name),
+        "variant": str(cfg.get("variant") or path.parent.name),
+        "seed": seed,
         "status": state,
-        "step": status.get("step"),
-        "steps": cfg.get("steps"),
-        "reason": status.get("reason", ""),
-        "d_loss": train.get("d_loss"),
-        "g_loss": train.get("g_loss"),
-        "wall_time_s": status.get("wall_time_s"),
-        "steps_per_s": status.get("steps_per_s"),
-        "eval_step": evals.get("step"),
+        "step": number(status.get("step")),
+        "steps": number(cfg.get("steps")),
+        "reason": "" if status.get("reason") is None else str(status["reason"]),
+        "d_loss": number(train.get("d_loss")),
+        "g_loss": number(train.get("g_loss")),
+        "wall_time_s": number(status.get("wall_time_s")),
+        "steps_per_s": number(status.get("steps_per_s")),
+        "eval_step": number(evals.get("step")),
         "run_dir": str(path),
         # "scored": made elsewhere and scored by `ganbench score` (no steps, no losses)
         "origin": "scored" if is_scored(record) else "trained",
     }
+    bad = []
     for key, value in evals.items():
         if key not in ("type", "step") and not isinstance(value, (dict, list)):
-            row[key] = value
-    row.update(protocol_fields(evals.get("protocol") or {}, cfg, record.get("dataset") or {}))
+            row[key] = number(value)
+            if row[key] is None and value is not None:
+                bad.append(key)
+    if bad:
+        problems.append(f"metrics.jsonl: {', '.join(bad)} of the last evaluation not a number: left out")
+    row.update(protocol_fields(_object(evals.get("protocol")), cfg, _object(record.get("dataset"))))
     for key, value in cfg.items():
         row[f"cfg.{key}"] = str(value) if isinstance(value, (list, tuple)) else value
-    env = record.get("environment", {})
+    env = _object(record.get("environment"))
     row["env.device_name"] = env.get("device_name")
-    row["env.git_commit"] = (env.get("git") or {}).get("commit")
+    row["env.git_commit"] = _object(env.get("git")).get("commit")
     return row
 
 
@@ -109,8 +183,14 @@ def protocol_fields(protocol: dict, cfg: dict, dataset: dict) -> dict:
     }
 
 
-def collect(out: str | Path) -> pd.DataFrame:
-    rows = [run_row(p) for p in find_run_dirs(out)]
+def collect(out: str | Path, warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """One row per run directory under `out`; `warn` is told of each damaged one."""
+    rows = []
+    for path in find_run_dirs(out):
+        problems: list[str] = []
+        rows.append(run_row(path, problems))
+        if problems and warn is not None:
+            warn(f"warning: {path}: {'; '.join(problems)}")
     if not rows:
         return pd.DataFrame(columns=ID_COLUMNS + RUN_COLUMNS)
     df = pd.DataFrame(rows)

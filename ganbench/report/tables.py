@@ -94,11 +94,23 @@ def _cell(row: pd.Series, metric: str) -> str:
         return "n/a"
     digits = DIGITS.get(metric, 3)
     text = f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+    if n != row["n_seeds"]:  # fewer seeds behind this mean than the row's "seeds" says
+        text += f" (n={n})"
     return text
 
 
+COUNTS_NOTE = "(n=K): a mean over K of the row's seeds, the others diverged, failed, unfinished or unscored."
+
+
+def counts_note(table: pd.DataFrame) -> str:
+    """COUNTS_NOTE if a cell of `table` (from display_table) shows its count, else ""."""
+    shown = any(isinstance(v, str) and "(n=" in v for col in table.columns for v in table[col])
+    return COUNTS_NOTE if shown else ""
+
+
 def display_table(agg: pd.DataFrame, dataset: str, bold=("**", "**")) -> pd.DataFrame:
-    """The human table for one dataset: cells as 'mean ± std', best marked."""
+    """The human table for one dataset: cells as 'mean ± std', best marked, and '(n=K)'
+    after a mean over fewer seeds than the row's."""
     sub = agg[agg["dataset"] == dataset].reset_index(drop=True)
     metrics = [m for m in METRIC_ORDER if f"{m}_mean" in sub and sub[f"{m}_n"].sum() > 0]
     out = pd.DataFrame({"variant": sub["variant"]})
@@ -200,15 +212,15 @@ def render(df: pd.DataFrame, fmt: str = "markdown") -> str:
     blocks = []
     for ds in datasets:
         if fmt == "markdown":
-            table = display_table(agg, ds).to_markdown(index=False)
-            blocks.append(f"### {ds}\n\n{table}\n\n{protocol_line(df, ds)}\n")
+            table = display_table(agg, ds)
+            note = " ".join(filter(None, [protocol_line(df, ds), counts_note(table)]))
+            blocks.append(f"### {ds}\n\n{table.to_markdown(index=False)}\n\n{note}\n")
         else:  # latex
             table = display_table(agg, ds, bold=(_BOLD_ON, _BOLD_OFF))
+            note = " ".join(filter(None, [protocol_line(df, ds), counts_note(table)]))
             table.columns = [latex_text(c) for c in table.columns]
             table = table.map(lambda v: latex_text(v) if isinstance(v, str) else v)
-            blocks.append(
-                table.to_latex(index=False, escape=False, caption=latex_text(f"{ds}. {protocol_line(df, ds)}"))
-            )
+            blocks.append(table.to_latex(index=False, escape=False, caption=latex_text(f"{ds}. {note}")))
     return "\n".join(blocks)
 
 

@@ -96,6 +96,12 @@ def _serve(conn, gpu: str | None, plugins: tuple[str, ...] = ()) -> None:
     status, message) as each ends."""
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # before anything starts CUDA
+    from ..signals import take_sigterm_as_interrupt
+
+    # SIGTERM reaches a job too (timeout and Slurm signal the whole process group, the
+    # parent's reap() sends one): its runs must be marked interrupted, as on Ctrl-C.
+    take_sigterm_as_interrupt()
+
     from .. import plugins as plugin_loader
     from ..data import reuse_loaded
     from .interleave import Interleaver
@@ -121,7 +127,7 @@ def _serve(conn, gpu: str | None, plugins: tuple[str, ...] = ()) -> None:
                     active.add(i, cfg, options.replace(echo=_child_echo), own_stream)
                 for i, outcome in active.advance():
                     conn.send((i, outcome.status, outcome.message))
-    except (EOFError, KeyboardInterrupt):  # the parent is gone, or Ctrl-C reached every job
+    except (EOFError, KeyboardInterrupt):  # the parent is gone, or Ctrl-C / SIGTERM reached the job
         pass
     finally:
         active.close()  # runs still going are marked interrupted, resumable

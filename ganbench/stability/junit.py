@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..errors import RunError
+from ..errors import ReportNotWritten
 from ..rundir import atomic_write_bytes
 from .compare import ERROR, FAIL, NA, Verdict
 
@@ -50,4 +50,4 @@ def write(path: str | Path, verdicts: list[Verdict], properties: dict | None = N
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, to_xml(verdicts, properties=properties))
     except OSError as exc:
-        raise RunError(f"cannot write {path} ({exc.strerror}); choose another --junit-xml") from None
+        raise ReportNotWritten(f"cannot write {path} ({exc.strerror}); choose another --junit-xml") from None
