@@ -120,21 +120,36 @@ def _module_name(path: Path) -> str:
     return f"ganbench_plugin_{stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
 
 
+class NotAPythonFile(ImportError):
+    """`import_file` was given a file that importlib cannot load as a module."""
+
+
+def import_file(path: Path, module_name: str):
+    """Import the Python file `path` as the module `module_name` and return it. Raises
+    NotAPythonFile if it is no importable Python file; whatever its own code raises propagates,
+    and the half-made module is not left in sys.modules. (Plugins and `ganbench score
+    --generator file.py:factory` both load files this way.)"""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise NotAPythonFile(f"{path} is not a Python file that can be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
 def _load_file(path: Path) -> Plugin:
     if not path.is_file():
         raise PluginError(f"plugin {path}: no such file")
     digest = sha256_of(path)
-    name = _module_name(path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise PluginError(f"plugin {path}: not a Python file ganbench can import")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
+        import_file(path, _module_name(path))
+    except NotAPythonFile:
+        raise PluginError(f"plugin {path}: not a Python file ganbench can import") from None
     return Plugin(str(path), str(path), digest)
 
 

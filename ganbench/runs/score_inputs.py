@@ -22,6 +22,7 @@ from ..core.samples import Sampler
 from ..data import Dataset
 from ..errors import UsageError
 from ..metrics.evaluate import samples_needed
+from ..plugins import NotAPythonFile, import_file
 
 DEFAULT_RANGE = (-1.0, 1.0)
 RANGE_SLACK = 1e-3  # of the declared range's width: float rounding at its ends is not an error
@@ -236,15 +237,11 @@ def load_factory(spec: str):
         if not path.is_file():
             raise UsageError(f"--generator {spec}: {path} is not a file")
         name = "ganbench_scored_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
-        loader_spec = importlib.util.spec_from_file_location(name, path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise UsageError(f"--generator {spec}: {path} does not load as a Python module")
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[name] = module
         try:
-            loader_spec.loader.exec_module(module)
+            module = import_file(path, name)
+        except NotAPythonFile:
+            raise UsageError(f"--generator {spec}: {path} does not load as a Python module") from None
         except Exception as exc:  # noqa: BLE001  (the module's own code)
-            sys.modules.pop(name, None)
             raise UsageError(f"--generator {spec}: importing {path} failed ({_short(exc)})") from exc
     else:
         sys.path.insert(0, os.getcwd())
