@@ -11,12 +11,18 @@ metrics.jsonl is byte-identical to the committed one.
         results/reference/runs/mnist/dcgan/seed0 --out /tmp/rerun
 
 Exit code 0 when every run is identical, 1 otherwise.
+
+CPU results are bit-identical on one machine, not across CPU models (their kernels differ):
+runs committed from another machine print their platform beside ours and will differ. To
+check a refactor there, train the same runs with the old checkout on this machine and pass
+that folder as the runs to compare with.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import platform
 import sys
 import tempfile
 import time
@@ -41,8 +47,10 @@ def rerun(run_path: Path, out: Path, data_root) -> bool:
     t0 = time.perf_counter()
     result = train(cfg, get_variant(cfg.variant), fresh, options, echo=lambda m: print(f"  {m}", file=sys.stderr))
     same = stored.metrics_path.read_bytes() == fresh.metrics_path.read_bytes()
+    made_on = (stored.read_config().get("environment") or {}).get("platform")
     print(
-        f"{run_path}: {result.status} in {time.perf_counter() - t0:.0f} s; metrics.jsonl "
+        f"{run_path} (made on {made_on}; here {platform.platform()}): {result.status} in "
+        f"{time.perf_counter() - t0:.0f} s; metrics.jsonl "
         f"{sha256(stored.metrics_path)} committed, {sha256(fresh.metrics_path)} now: "
         f"{'byte-identical' if same else 'DIFFERENT'}"
     )
