@@ -196,9 +196,7 @@ class RunOptions:
     observers: tuple = ()
 
     def replace(self, **changes) -> RunOptions:
-        if "out" in changes:
-            changes["out"] = Path(changes["out"])
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **changes)  # __post_init__ normalises `out` again
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
