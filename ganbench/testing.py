@@ -3,7 +3,7 @@
     from ganbench.testing import assert_stable, train_smoke
 
     def test_training_is_still_stable():
-        assert_stable(baseline="results/baseline/baseline.json")         # trains, then judges
+        assert_stable(baseline="results/baseline")         # trains, then judges
         assert_stable(baseline="baseline.json", runs="runs/")            # judges finished runs
 
     def test_my_plugin_trains(tmp_path):

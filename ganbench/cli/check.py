@@ -61,7 +61,13 @@ def baseline_cmd(out: Path, output: Path, datasets, variants) -> None:
 
 
 @cli.command("check")
-@click.option("--baseline", "baseline_path", required=True, type=click.Path(path_type=Path), help="Baseline JSON file.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Baseline JSON file, or a folder of them, one per CPU model: the one made on this machine's CPU is used.",
+)
 @click.option(
     "--profile",
     type=click.Choice(list(PROFILES)),

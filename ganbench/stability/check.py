@@ -221,7 +221,7 @@ def run_check(
     if observers and out is None:
         what = "--runs trains nothing" if runs is not None else "the check's runs go to a temporary folder"
         raise UsageError(f"--tensorboard writes into the runs a check trains, and {what}: give --out DIR")
-    doc = schema.load(baseline)
+    doc = schema.load(baseline, echo)
     entries = select(doc, datasets, variants)
     refuse_other_protocol(entries, {"profile": profile, "steps": steps, "eval_samples": eval_samples})
     tolerance = tolerance or resolve_tolerance()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 from ..errors import UsageError
+from ..provenance import cpu_model
 from ..report.tables import DIRECTIONS
 from .baseline import KIND, PROTOCOL_CONFIG, PROTOCOL_EVAL, SCHEMA
 
@@ -30,17 +32,52 @@ class MalformedBaseline(UsageError):
     pass
 
 
-def load(path: str | Path) -> dict:
-    """The validated baseline document at `path`."""
+def slug(cpu: str) -> str:
+    """A file name for a CPU model: "Intel(R) Xeon(R) Processor" -> "intel-r-xeon-r-processor"."""
+    return re.sub(r"[^a-z0-9]+", "-", cpu.lower()).strip("-") or "cpu"
+
+
+def pick(folder: Path, cpu: str, echo=lambda msg: None) -> Path:
+    """The baseline file in `folder` made on a CPU of model `cpu`.
+
+    CPU results are bit-identical per CPU model, not across models (their kernels round
+    differently), so a smoke-length baseline made on one model is another model's noise:
+    a folder holds one baseline per model the project's CI has seen. With none for `cpu`,
+    the newest-named one is used, and `echo` says so.
+    """
+    found = {}
+    for candidate in sorted(folder.glob("*.json")):
+        try:
+            env = json.loads(candidate.read_text()).get("environment") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # load() of the chosen file reports a malformed one
+        found.setdefault(env.get("cpu_model"), candidate)
+    if not found:
+        raise MalformedBaseline(f"baseline folder {folder} holds no baseline JSON file")
+    if cpu in found:
+        return found[cpu]
+    fallback = sorted(found.values())[-1]
+    models = ", ".join(sorted(str(m) for m in found))
+    echo(
+        f"note: no baseline in {folder} was made on this CPU ({cpu}; it has: {models}); using {fallback.name}. "
+        "CPU runs are bit-identical per CPU model only: expect failures from rounding, and add one for this "
+        "CPU with scripts/make_baseline.py"
+    )
+    return fallback
+
+
+def load(path: str | Path, echo=lambda msg: None) -> dict:
+    """The validated baseline document at `path`: a baseline JSON file, or a folder of them,
+    one per CPU model (see `pick`)."""
     path = Path(path)
+    if path.is_dir():
+        path = pick(path, cpu_model(), echo)
     try:
         text = path.read_text()
     except FileNotFoundError:
         raise MalformedBaseline(
             f"baseline {path} does not exist; make one with `ganbench baseline --out RUNS -o {path}`"
         ) from None
-    except IsADirectoryError:
-        raise MalformedBaseline(f"baseline {path} is a folder; give the baseline JSON file") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise MalformedBaseline(f"cannot read baseline {path} ({reason})") from None
