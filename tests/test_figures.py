@@ -115,6 +115,61 @@ def test_report_is_one_self_contained_page_with_every_table_and_image(runs_dir, 
         assert fact in text, fact
 
 
+# --- each sample panel is titled once ------------------------------------------------------
+def _panel_titles(runs, monkeypatch, tmp_path) -> list[str]:
+    """The axes titles of the side-by-side samples figure for `runs` (seed 0)."""
+    from ganbench.report import plots
+
+    shown = []
+    monkeypatch.setattr(plots, "_finish", lambda fig, path, pdf: shown.append(fig) or [path])
+    assert plots.samples_side_by_side(runs, "ring8", 0, tmp_path / "s") == [tmp_path / "s"]
+    return [ax.get_title() for ax in shown[0].axes]
+
+
+def test_samples_png_draws_no_title_and_keeps_it_as_text(tmp_path):
+    import io
+
+    import torch
+    from PIL import Image
+
+    from ganbench.core.samples import Sampler, scatter_points_png, write_samples
+    from ganbench.data import load_dataset
+
+    data = load_dataset("ring8", None, torch.device("cpu"))
+    torch.manual_seed(0)
+    sampler = Sampler(torch.nn.Linear(2, 2), z_dim=2, device=torch.device("cpu"))
+    write_samples(sampler, data, tmp_path / "samples.png", "dcgan on ring8, step 60")
+    with Image.open(tmp_path / "samples.png") as im:
+        written, info = im.size, im.info
+    points, centres = sampler.sample(2500).numpy(), data.extras["centres"].numpy()
+    titled = Image.open(io.BytesIO(scatter_points_png(points, centres, "dcgan on ring8, step 60"))).size
+    untitled = Image.open(io.BytesIO(scatter_points_png(points, centres))).size
+    assert info["Title"] == "dcgan on ring8, step 60"
+    assert written == untitled and titled[1] > untitled[1]  # a drawn title makes the image taller
+
+
+def test_each_sample_panel_is_titled_once(tmp_path, monkeypatch):
+    """New samples.png (no drawn title): the panel says variant, step and status. An older
+    one with its title drawn: the panel adds only a status other than done."""
+    import numpy as np
+    import pandas as pd
+
+    from ganbench.core.samples import scatter_points_png
+
+    points, centres = np.zeros((10, 2)), np.ones((8, 2))
+    rows = []
+    for variant, status, caption in [("dcgan", "done", "dcgan on ring8, step 60"), ("lsgan", "diverged", None)]:
+        run = tmp_path / variant
+        run.mkdir()
+        drawn = "" if caption else f"{variant} on ring8, step 40"  # None: as older ganbench wrote it
+        (run / "samples.png").write_bytes(scatter_points_png(points, centres, drawn, caption=caption))
+        rows.append({"dataset": "ring8", "seed": 0, "variant": variant, "status": status, "run_dir": str(run)})
+    rows[0]["step"], rows[1]["step"] = 60, 40
+    assert _panel_titles(pd.DataFrame(rows), monkeypatch, tmp_path) == ["dcgan, step 60", "(diverged)"]
+    rows[1]["status"] = "done"
+    assert _panel_titles(pd.DataFrame(rows), monkeypatch, tmp_path) == ["dcgan, step 60", ""]
+
+
 def test_plot_and_report_on_an_empty_folder_are_one_line_errors(tmp_path):
     for command in ("plot", "report"):
         result = CliRunner().invoke(cli, [command, "--out", str(tmp_path)])

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..runs.plan import registered_variants  # noqa: E402
+from .results import number  # noqa: E402
 
 # --- comparison figures ---------------------------------------------------------------
 VARIANT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")
@@ -115,11 +116,27 @@ def metric_bars(agg, dataset: str, metric: str, path, pdf: bool = False, directi
     return _finish(fig, path, pdf)
 
 
+def drawn_title(info: dict) -> bool:
+    """Whether a samples.png (its PIL `info`) has a title drawn on it: a scatter written by
+    matplotlib before ganbench stored the title as the "Title" text chunk instead."""
+    return str(info.get("Software", "")).startswith("Matplotlib") and "Title" not in info
+
+
+def panel_title(variant: str, status, step, drawn: bool) -> str:
+    """One panel's title: the variant, its step and any status other than done; only the
+    status when the image has its own title drawn (which names the variant and the step)."""
+    note = "" if status == "done" else str(status)
+    if drawn:
+        return f"({note})" if note else ""
+    step = number(step)
+    return ", ".join([variant, *([f"step {int(step)}"] if step is not None else []), *([note] if note else [])])
+
+
 def samples_side_by_side(runs, dataset: str, seed: int, path, pdf: bool = False, warn=None) -> list:
-    """Each variant's samples.png for one seed, side by side. Every run draws its grid from
-    the same evaluation noise, so the panels differ only by the variant. A samples.png that
-    does not decode is left out, and `warn` told which."""
-    import matplotlib.image as mpimg
+    """Each variant's samples.png for one seed, side by side, each panel titled once. Every
+    run draws its grid from the same evaluation noise, so the panels differ only by the
+    variant. A samples.png that does not decode is left out, and `warn` told which."""
+    from PIL import Image
 
     sub = runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)]
     panels = []
@@ -128,18 +145,19 @@ def samples_side_by_side(runs, dataset: str, seed: int, path, pdf: bool = False,
         if not png.exists():
             continue
         try:
-            image = mpimg.imread(png)
+            with Image.open(png) as im:
+                image, drawn = np.asarray(im.convert("RGB")), drawn_title(im.info)
         except Exception as exc:  # truncated or not a PNG: PIL raises OSError, SyntaxError, ValueError...
             if warn is not None:
                 warn(f"warning: {png} is not a readable image ({type(exc).__name__}: {exc}); left out of the figure")
             continue
-        panels.append((r["variant"], r["status"], image))
+        panels.append((panel_title(r["variant"], r["status"], r.get("step"), drawn), image))
     if not panels:
         return []
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
-    for ax, (variant, status, image) in zip(axes[0], panels, strict=True):
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.9), squeeze=False)
+    for ax, (title, image) in zip(axes[0], panels, strict=True):
         ax.imshow(image)
-        ax.set_title(variant + ("" if status == "done" else f" ({status})"), fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.axis("off")
     fig.suptitle(f"{dataset}, seed {seed}: samples on the same fixed noise", fontsize=11)
     return _finish(fig, path, pdf)
