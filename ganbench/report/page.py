@@ -27,9 +27,12 @@ th:first-child, td:first-child { text-align: left; }
 .protocol { color: #555; font-size: 0.85em; margin-bottom: 1.5em; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figure img { max-width: 560px; border: 1px solid #eee; }
-figcaption { font-size: 0.85em; color: #444; }
+figure.wide { display: block; }
+figure.wide img { max-width: 100%; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 """
+
+WIDE_FIGURES = ("samples", "classes")  # one panel per variant: as wide as the page
 
 
 def _img(path: Path, alt: str) -> str:
@@ -99,10 +102,10 @@ def build_report(
             parts.append(_bold_markdown_to_html(table))
             parts.append(f"<p class='protocol'>{html.escape(note)}</p>")
             for fig in (f for f in figures if f["dataset"] == ds):
-                parts.append(
-                    f"<figure>{_img(fig['paths'][0], fig['title'])}"
-                    f"<figcaption>{html.escape(fig['title'])}</figcaption></figure>"
-                )
+                # Each figure draws its own title, so no caption repeats it; the samples (one
+                # panel per variant) get the page's width.
+                wide = " class='wide'" if fig["kind"] in WIDE_FIGURES else ""
+                parts.append(f"<figure{wide}>{_img(fig['paths'][0], fig['title'])}</figure>")
     parts.append("<h2>Per-run data</h2><details><summary>every run (JSON)</summary><pre>")
     cols = ["dataset", "variant", "seed", "status", "step", "reason", "wall_time_s", "steps_per_s"]
     parts.append(html.escape(json.dumps(json.loads(runs[cols].to_json(orient="records")), indent=1)))
