@@ -170,6 +170,26 @@ def test_each_sample_panel_is_titled_once(tmp_path, monkeypatch):
     assert _panel_titles(pd.DataFrame(rows), monkeypatch, tmp_path) == ["dcgan, step 60", ""]
 
 
+def test_curve_ticks_are_the_evaluated_steps_and_values_carry_no_offset(tmp_path, monkeypatch):
+    """A lone evaluation at step 10 gets one tick "10" (not 9.6 ... 10.4), and values near 1
+    are printed as themselves, not as an offset ("1e-5+1")."""
+    import pandas as pd
+
+    from ganbench.report import plots
+
+    shown = []
+    monkeypatch.setattr(plots, "_finish", lambda fig, path, pdf: shown.append(fig) or [path])
+    rows = [
+        {"dataset": "mnist", "variant": v, "seed": 0, "step": 10, "mnist_is": x}
+        for v, x in [("a", 1.00007), ("b", 1.00006)]
+    ]
+    assert plots.metric_curves(pd.DataFrame(rows), "mnist", "mnist_is", tmp_path / "c")
+    ax = shown[0].axes[0]
+    shown[0].canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10"]
+    assert ax.yaxis.get_major_formatter().get_offset() == ""
+
+
 def test_plot_and_report_on_an_empty_folder_are_one_line_errors(tmp_path):
     for command in ("plot", "report"):
         result = CliRunner().invoke(cli, [command, "--out", str(tmp_path)])

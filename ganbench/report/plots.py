@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..runs.plan import registered_variants  # noqa: E402
 from .results import number  # noqa: E402
@@ -86,6 +87,12 @@ def metric_curves(history, dataset: str, metric: str, path, pdf: bool = False, d
         )
         ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std, color=colours[variant], alpha=0.2)
     ax.set_xlabel("generator step")
+    steps = sorted(sub["step"].unique())
+    if len(steps) <= 8:  # a tick at each evaluation, not at step 9.6 around a lone one
+        ax.set_xticks(steps, [str(int(s)) for s in steps])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.ticklabel_format(axis="y", useOffset=False)  # values as they are, not "1e-5+1" and offsets
     ax.set_ylabel(metric + (f" ({direction} is better)" if direction else ""))
     ax.set_title(f"{dataset}: {metric} during training (mean ± std over seeds)", fontsize=10)
     ax.grid(alpha=0.3)
