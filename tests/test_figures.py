@@ -220,6 +220,48 @@ def test_curves_take_one_record_per_seed_and_step_the_last(tmp_path):
     assert eval_history(pd.DataFrame(runs[:0], columns=["dataset", "variant", "seed", "run_dir"])).empty
 
 
+# --- extra sections (protocol-vs-paper tables, sweep figures) -----------------------------
+def test_report_places_extra_sections_with_their_protocol_lines(one_run, tmp_path):
+    import pandas as pd
+
+    from ganbench.report.page import Section, build_report
+
+    seen = []
+
+    def sweep_figures(ctx):
+        seen.append((ctx.out, len(ctx.runs), ctx.fig_dir.is_dir()))
+        fig = ctx.fig_dir / "lr.png"
+        fig.write_bytes((one_run / "ring8" / "dcgan" / "seed0" / "samples.png").read_bytes())
+        return [Section("lr sweep <all>", "Protocol: sweep of lr_d over 3 values", figures=[fig])]
+
+    paper = pd.DataFrame({"variant": ["dcgan"], "ours": ["**4.0**"], "paper": ["7.9 ± 0.1"]})
+    near = Section("dcgan: ours vs the paper", "Protocol: PacGAN ring8, 10 trials", table=paper, dataset="ring8")
+    path = build_report(one_run, tmp_path / "r.html", sections=[near], makers=[sweep_figures])
+    text = path.read_text()
+    assert seen == [(one_run, 1, True)]
+    page = Page()
+    page.feed(text)
+    assert page.headings == ["What was run", "Environment", "Results", "ring8", "lr sweep <all>", "Per-run data"]
+    assert page.tables == 2 and not page.external
+    order = [
+        text.index(x) for x in ("<h3>ring8", "<h4>dcgan: ours vs the paper", "10 trials", "<h2>lr sweep &lt;all&gt;")
+    ]
+    assert order == sorted(order)
+    assert "<strong>4.0</strong>" in text and "Protocol: sweep of lr_d over 3 values" in text
+    assert sum(src.startswith("data:image/png;base64,") for src in page.images) == len(page.images) > 1
+
+
+def test_a_section_without_protocol_or_content_is_refused():
+    import pandas as pd
+
+    from ganbench.report.page import Section
+
+    with pytest.raises(ValueError, match="no protocol line"):
+        Section("t", " ", table=pd.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError, match="neither a table nor a figure"):
+        Section("t", "Protocol: x")
+
+
 # --- damaged run directories: plot and report use what is left, and say what is wrong -----
 def _damage(run: Path, kind: str) -> str:
     """Damage the run directory `run` one way; returns what the warning must name."""
