@@ -47,16 +47,19 @@ class Page:
 
 
 @contextmanager
-def open_page(allow: tuple[str, ...] = ("file:",), width: int = 1280, height: int = 900) -> Iterator[Page]:
+def open_page(
+    allow: tuple[str, ...] = ("file:",), width: int = 1280, height: int = 900, args: tuple[str, ...] = ()
+) -> Iterator[Page]:
     """A fresh headless page; a request whose URL starts with none of `allow` is aborted.
-    data: URLs (the report's embedded images) are not requests and are never seen here."""
+    data: URLs (the report's embedded images) are not requests and are never seen here.
+    `args` go to Chromium's command line."""
     from playwright.sync_api import sync_playwright
 
     reason = unavailable()
     if reason:
         raise RuntimeError(reason)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=find_chromium(), headless=True)
+        browser = pw.chromium.launch(executable_path=find_chromium(), headless=True, args=list(args))
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             seen = Page(page)

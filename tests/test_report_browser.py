@@ -81,3 +81,30 @@ def test_the_checks_catch_a_broken_image_an_empty_table_and_a_fetch(report, tmp_
     assert "image 'remote' did not load" in found and "image 'garbage' did not load" in found
     assert f"table {len(page['tables']) - 1} has no rows" in found
     assert sorted(page["blocked"]) == ["http://192.0.2.1/x.png", "https://example.com/style.css"]
+
+
+# --- scripts/tb_screenshot.py ------------------------------------------------------------
+def test_tb_screenshot_of_two_runs_trained_with_tensorboard(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    import tb_screenshot
+    from PIL import Image
+
+    out = tmp_path / "runs"
+    args = ["run", "dcgan", "hinge", "--dataset", "ring8", "--steps", "40", "--eval-every", "20", "--tensorboard"]
+    result = CliRunner().invoke(cli, [*args, *COMMON, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    shot = tmp_path / "tb.png"
+    assert tb_screenshot.main([str(out), "--to", str(shot), "--tags", "modes|loss", "--height", "700"]) == 0
+    said = capsys.readouterr().out
+    assert "2 runs: ring8/dcgan/seed0, ring8/hinge/seed0; cards: eval/modes, train/d_loss, train/g_loss" in said
+    with Image.open(shot) as im:
+        assert im.size == (1400, 700)
+
+
+def test_tb_screenshot_refuses_a_folder_without_event_files(tmp_path, capsys):
+    import tb_screenshot
+
+    with pytest.raises(SystemExit) as exit_info:
+        tb_screenshot.main([str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert f"no tb/ event files under {tmp_path}" in capsys.readouterr().err
