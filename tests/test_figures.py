@@ -115,6 +115,81 @@ def test_report_is_one_self_contained_page_with_every_table_and_image(runs_dir, 
         assert fact in text, fact
 
 
+# --- each sample panel is titled once ------------------------------------------------------
+def _panel_titles(runs, monkeypatch, tmp_path) -> list[str]:
+    """The axes titles of the side-by-side samples figure for `runs` (seed 0)."""
+    from ganbench.report import plots
+
+    shown = []
+    monkeypatch.setattr(plots, "_finish", lambda fig, path, pdf: shown.append(fig) or [path])
+    assert plots.samples_side_by_side(runs, "ring8", 0, tmp_path / "s") == [tmp_path / "s"]
+    return [ax.get_title() for ax in shown[0].axes]
+
+
+def test_samples_png_draws_no_title_and_keeps_it_as_text(tmp_path):
+    import io
+
+    import torch
+    from PIL import Image
+
+    from ganbench.core.samples import Sampler, scatter_points_png, write_samples
+    from ganbench.data import load_dataset
+
+    data = load_dataset("ring8", None, torch.device("cpu"))
+    torch.manual_seed(0)
+    sampler = Sampler(torch.nn.Linear(2, 2), z_dim=2, device=torch.device("cpu"))
+    write_samples(sampler, data, tmp_path / "samples.png", "dcgan on ring8, step 60")
+    with Image.open(tmp_path / "samples.png") as im:
+        written, info = im.size, im.info
+    points, centres = sampler.sample(2500).numpy(), data.extras["centres"].numpy()
+    titled = Image.open(io.BytesIO(scatter_points_png(points, centres, "dcgan on ring8, step 60"))).size
+    untitled = Image.open(io.BytesIO(scatter_points_png(points, centres))).size
+    assert info["Title"] == "dcgan on ring8, step 60"
+    assert written == untitled and titled[1] > untitled[1]  # a drawn title makes the image taller
+
+
+def test_each_sample_panel_is_titled_once(tmp_path, monkeypatch):
+    """New samples.png (no drawn title): the panel says variant, step and status. An older
+    one with its title drawn: the panel adds only a status other than done."""
+    import numpy as np
+    import pandas as pd
+
+    from ganbench.core.samples import scatter_points_png
+
+    points, centres = np.zeros((10, 2)), np.ones((8, 2))
+    rows = []
+    for variant, status, caption in [("dcgan", "done", "dcgan on ring8, step 60"), ("lsgan", "diverged", None)]:
+        run = tmp_path / variant
+        run.mkdir()
+        drawn = "" if caption else f"{variant} on ring8, step 40"  # None: as older ganbench wrote it
+        (run / "samples.png").write_bytes(scatter_points_png(points, centres, drawn, caption=caption))
+        rows.append({"dataset": "ring8", "seed": 0, "variant": variant, "status": status, "run_dir": str(run)})
+    rows[0]["step"], rows[1]["step"] = 60, 40
+    assert _panel_titles(pd.DataFrame(rows), monkeypatch, tmp_path) == ["dcgan, step 60", "(diverged)"]
+    rows[1]["status"] = "done"
+    assert _panel_titles(pd.DataFrame(rows), monkeypatch, tmp_path) == ["dcgan, step 60", ""]
+
+
+def test_curve_ticks_are_the_evaluated_steps_and_values_carry_no_offset(tmp_path, monkeypatch):
+    """A lone evaluation at step 10 gets one tick "10" (not 9.6 ... 10.4), and values near 1
+    are printed as themselves, not as an offset ("1e-5+1")."""
+    import pandas as pd
+
+    from ganbench.report import plots
+
+    shown = []
+    monkeypatch.setattr(plots, "_finish", lambda fig, path, pdf: shown.append(fig) or [path])
+    rows = [
+        {"dataset": "mnist", "variant": v, "seed": 0, "step": 10, "mnist_is": x}
+        for v, x in [("a", 1.00007), ("b", 1.00006)]
+    ]
+    assert plots.metric_curves(pd.DataFrame(rows), "mnist", "mnist_is", tmp_path / "c")
+    ax = shown[0].axes[0]
+    shown[0].canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10"]
+    assert ax.yaxis.get_major_formatter().get_offset() == ""
+
+
 def test_plot_and_report_on_an_empty_folder_are_one_line_errors(tmp_path):
     for command in ("plot", "report"):
         result = CliRunner().invoke(cli, [command, "--out", str(tmp_path)])
@@ -143,6 +218,48 @@ def test_curves_take_one_record_per_seed_and_step_the_last(tmp_path):
     final = history[history.step == 60].set_index("seed")["modes"]
     assert final.to_dict() == {0: 0.9, 1: 5}
     assert eval_history(pd.DataFrame(runs[:0], columns=["dataset", "variant", "seed", "run_dir"])).empty
+
+
+# --- extra sections (protocol-vs-paper tables, sweep figures) -----------------------------
+def test_report_places_extra_sections_with_their_protocol_lines(one_run, tmp_path):
+    import pandas as pd
+
+    from ganbench.report.page import Section, build_report
+
+    seen = []
+
+    def sweep_figures(ctx):
+        seen.append((ctx.out, len(ctx.runs), ctx.fig_dir.is_dir()))
+        fig = ctx.fig_dir / "lr.png"
+        fig.write_bytes((one_run / "ring8" / "dcgan" / "seed0" / "samples.png").read_bytes())
+        return [Section("lr sweep <all>", "Protocol: sweep of lr_d over 3 values", figures=[fig])]
+
+    paper = pd.DataFrame({"variant": ["dcgan"], "ours": ["**4.0**"], "paper": ["7.9 ± 0.1"]})
+    near = Section("dcgan: ours vs the paper", "Protocol: PacGAN ring8, 10 trials", table=paper, dataset="ring8")
+    path = build_report(one_run, tmp_path / "r.html", sections=[near], makers=[sweep_figures])
+    text = path.read_text()
+    assert seen == [(one_run, 1, True)]
+    page = Page()
+    page.feed(text)
+    assert page.headings == ["What was run", "Environment", "Results", "ring8", "lr sweep <all>", "Per-run data"]
+    assert page.tables == 2 and not page.external
+    order = [
+        text.index(x) for x in ("<h3>ring8", "<h4>dcgan: ours vs the paper", "10 trials", "<h2>lr sweep &lt;all&gt;")
+    ]
+    assert order == sorted(order)
+    assert "<strong>4.0</strong>" in text and "Protocol: sweep of lr_d over 3 values" in text
+    assert sum(src.startswith("data:image/png;base64,") for src in page.images) == len(page.images) > 1
+
+
+def test_a_section_without_protocol_or_content_is_refused():
+    import pandas as pd
+
+    from ganbench.report.page import Section
+
+    with pytest.raises(ValueError, match="no protocol line"):
+        Section("t", " ", table=pd.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError, match="neither a table nor a figure"):
+        Section("t", "Protocol: x")
 
 
 # --- damaged run directories: plot and report use what is left, and say what is wrong -----

@@ -68,6 +68,16 @@ def test_display_marks_best_and_shows_divergence_in_place_of_numbers():
     assert ring.loc["vanilla", "result"] == "diverged at step 40"  # no run of ring8 reached an evaluation
 
 
+def test_a_small_value_is_not_shown_as_zero():
+    """A coverage of 0.0004 printed to 3 decimals read "0.000", best in bold, like a true 0."""
+    df = runs_frame()
+    df = df[df.dataset == "mnist"].assign(coverage=[0.0004, 0.0002, 0.0, 0.0, 0.0, 0.0, 0.01, 0.02, math.nan])
+    table = display_table(aggregate(df), "mnist").set_index("variant")
+    assert table.loc["dcgan", "coverage ↑"] == "0.0002 ± 0.0002"
+    assert table.loc["hinge", "coverage ↑"] == "0.000 ± 0.000"  # a real 0 stays as it was
+    assert table.loc["wgan-gp", "coverage ↑"] == "**0.015 ± 0.007 (n=2)**"
+
+
 @pytest.mark.parametrize("fmt", ["markdown", "latex", "csv", "json"])
 def test_every_format_carries_the_numbers_and_the_protocol(fmt):
     text = render(runs_frame(), fmt)

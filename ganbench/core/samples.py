@@ -77,7 +77,11 @@ class FixedSamples:
 
 
 def write_samples(sampler: Sampler, data: Dataset, path: Path, title: str = "") -> None:
-    """An 8x8 image grid, or a scatter of generated points over the mode centres."""
+    """An 8x8 image grid, or a scatter of generated points over the mode centres.
+
+    No title is drawn on either (the report's side-by-side figure titles each panel once);
+    a scatter keeps `title` as the PNG's "Title" text chunk, which marks a samples.png with
+    no drawn title (older ganbench drew it; see report/plots.drawn_title)."""
     if data.kind == "images":
         from torchvision.utils import save_image  # imports all of torchvision: only when needed
 
@@ -88,11 +92,12 @@ def write_samples(sampler: Sampler, data: Dataset, path: Path, title: str = "") 
     else:
         points = sampler.sample(SCATTER_POINTS)  # (2500, 2)
         centres = data.extras.get("centres", torch.empty(0, 2))
-        atomic_write_bytes(path, scatter_points_png(points.numpy(), centres.numpy(), title))
+        atomic_write_bytes(path, scatter_points_png(points.numpy(), centres.numpy(), caption=title))
 
 
-def scatter_points_png(points: np.ndarray, centres: np.ndarray, title: str = "") -> bytes:
-    """Generated 2-D points over the true mode centres, as PNG bytes."""
+def scatter_points_png(points: np.ndarray, centres: np.ndarray, title: str = "", caption: str | None = None) -> bytes:
+    """Generated 2-D points over the true mode centres, as PNG bytes: `title` drawn above,
+    `caption` (when given, even empty) stored as the PNG's "Title" text chunk."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers and CI
@@ -111,6 +116,7 @@ def scatter_points_png(points: np.ndarray, centres: np.ndarray, title: str = "")
     if title:
         ax.set_title(title, fontsize=9)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    metadata = {} if caption is None else {"Title": caption}
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     return buf.getvalue()

@@ -2,6 +2,12 @@
 
 Tables are HTML, figures and sample grids are embedded as base64 PNG, and no script or
 stylesheet is fetched, so the file opens offline in any browser.
+
+Other parts of ganbench add to the page with `Section`s: a titled table and/or figures
+with the protocol line that says what produced them. Either pass them ready-made
+(`build_report(sections=...)`), or add a maker to `SECTION_MAKERS`: a function of a
+`SectionContext` returning sections, called on every report, which writes its figures
+into `ctx.fig_dir` and tells `ctx.warn` of any damaged input it leaves out.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import base64
 import html
 import json
 import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -27,9 +35,58 @@ th:first-child, td:first-child { text-align: left; }
 .protocol { color: #555; font-size: 0.85em; margin-bottom: 1.5em; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figure img { max-width: 560px; border: 1px solid #eee; }
-figcaption { font-size: 0.85em; color: #444; }
+figure.wide { display: block; }
+figure.wide img { max-width: 100%; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 """
+
+WIDE_FIGURES = ("samples", "classes")  # one panel per variant: as wide as the page
+
+
+@dataclass(frozen=True)
+class Section:
+    """An extra part of the report. `dataset` names a dataset of the runs to place it under
+    that dataset's results (after its figures); None, or a dataset no run has, gives it its
+    own heading after the results. `protocol` is required: a number without what produced
+    it is not comparable. Cells and text are escaped; **x** in a cell is shown bold."""
+
+    title: str
+    protocol: str
+    table: pd.DataFrame | None = None
+    figures: tuple[Path, ...] = ()
+    dataset: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "figures", tuple(Path(f) for f in self.figures))
+        if self.table is None and not self.figures:
+            raise ValueError(f"report section {self.title!r} has neither a table nor a figure")
+        if not self.protocol.strip():
+            raise ValueError(f"report section {self.title!r} has no protocol line")
+
+    def html(self, level: int) -> list[str]:
+        parts = [f"<h{level}>{html.escape(self.title)}</h{level}>"]
+        if self.table is not None:
+            parts.append(_bold_markdown_to_html(self.table))
+        parts.append(f"<p class='protocol'>{html.escape(self.protocol)}</p>")
+        parts += [f"<figure class='wide'>{_img(path, self.title)}</figure>" for path in self.figures]
+        return parts
+
+
+@dataclass(frozen=True)
+class SectionContext:
+    """What a section maker gets: the output folder, its runs (as `results.collect` gives
+    them), a folder for its figures (alive until the page is written), and `warn`."""
+
+    out: Path
+    runs: pd.DataFrame
+    fig_dir: Path
+    warn: Callable[[str], None]
+
+
+SectionMaker = Callable[[SectionContext], Iterable[Section]]
+# Called by every build_report (unless it is given makers=...), in this order. Wiring a new
+# kind of result into `ganbench report` is one import and one entry here.
+SECTION_MAKERS: list[SectionMaker] = []
 
 
 def _img(path: Path, alt: str) -> str:
@@ -54,10 +111,18 @@ def _environment(runs: pd.DataFrame) -> dict:
 
 
 def build_report(
-    out: Path, path: Path, title: str = "ganbench report", runs: pd.DataFrame | None = None, warn=None
+    out: Path,
+    path: Path,
+    title: str = "ganbench report",
+    runs: pd.DataFrame | None = None,
+    warn=None,
+    sections: Iterable[Section] = (),
+    makers: Iterable[SectionMaker] | None = None,
 ) -> Path:
-    """Write the page for `out` to `path`; `warn` is told of each damaged file left out."""
+    """Write the page for `out` to `path`; `warn` is told of each damaged file left out.
+    `sections`, then those of `makers` (default: SECTION_MAKERS), are added to the page."""
     runs = collect(out, warn=warn) if runs is None else runs
+    makers = list(SECTION_MAKERS if makers is None else makers)
     agg = aggregate(runs)
     env = _environment(runs)
     parts = [
@@ -91,6 +156,11 @@ def build_report(
 
     with tempfile.TemporaryDirectory() as tmp:
         figures = make_figures(out, Path(tmp), runs=runs, warn=warn)
+        extra = list(sections)
+        for k, maker in enumerate(makers):
+            fig_dir = Path(tmp) / f"section{k}"
+            fig_dir.mkdir()
+            extra += maker(SectionContext(Path(out), runs, fig_dir, warn or (lambda message: None)))
         parts.append("<h2>Results</h2>")
         for ds in datasets:
             parts.append(f"<h3>{html.escape(ds)}</h3>")
@@ -99,10 +169,14 @@ def build_report(
             parts.append(_bold_markdown_to_html(table))
             parts.append(f"<p class='protocol'>{html.escape(note)}</p>")
             for fig in (f for f in figures if f["dataset"] == ds):
-                parts.append(
-                    f"<figure>{_img(fig['paths'][0], fig['title'])}"
-                    f"<figcaption>{html.escape(fig['title'])}</figcaption></figure>"
-                )
+                # Each figure draws its own title, so no caption repeats it; the samples (one
+                # panel per variant) get the page's width.
+                wide = " class='wide'" if fig["kind"] in WIDE_FIGURES else ""
+                parts.append(f"<figure{wide}>{_img(fig['paths'][0], fig['title'])}</figure>")
+            for section in (x for x in extra if x.dataset == ds):
+                parts += section.html(4)
+        for section in (x for x in extra if x.dataset not in datasets):
+            parts += section.html(2)
     parts.append("<h2>Per-run data</h2><details><summary>every run (JSON)</summary><pre>")
     cols = ["dataset", "variant", "seed", "status", "step", "reason", "wall_time_s", "steps_per_s"]
     parts.append(html.escape(json.dumps(json.loads(runs[cols].to_json(orient="records")), indent=1)))

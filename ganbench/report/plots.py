@@ -10,8 +10,10 @@ matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..runs.plan import registered_variants  # noqa: E402
+from .results import number  # noqa: E402
 
 # --- comparison figures ---------------------------------------------------------------
 VARIANT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")
@@ -85,6 +87,12 @@ def metric_curves(history, dataset: str, metric: str, path, pdf: bool = False, d
         )
         ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std, color=colours[variant], alpha=0.2)
     ax.set_xlabel("generator step")
+    steps = sorted(sub["step"].unique())
+    if len(steps) <= 8:  # a tick at each evaluation, not at step 9.6 around a lone one
+        ax.set_xticks(steps, [str(int(s)) for s in steps])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.ticklabel_format(axis="y", useOffset=False)  # values as they are, not "1e-5+1" and offsets
     ax.set_ylabel(metric + (f" ({direction} is better)" if direction else ""))
     ax.set_title(f"{dataset}: {metric} during training (mean ± std over seeds)", fontsize=10)
     ax.grid(alpha=0.3)
@@ -115,11 +123,27 @@ def metric_bars(agg, dataset: str, metric: str, path, pdf: bool = False, directi
     return _finish(fig, path, pdf)
 
 
+def drawn_title(info: dict) -> bool:
+    """Whether a samples.png (its PIL `info`) has a title drawn on it: a scatter written by
+    matplotlib before ganbench stored the title as the "Title" text chunk instead."""
+    return str(info.get("Software", "")).startswith("Matplotlib") and "Title" not in info
+
+
+def panel_title(variant: str, status, step, drawn: bool) -> str:
+    """One panel's title: the variant, its step and any status other than done; only the
+    status when the image has its own title drawn (which names the variant and the step)."""
+    note = "" if status == "done" else str(status)
+    if drawn:
+        return f"({note})" if note else ""
+    step = number(step)
+    return ", ".join([variant, *([f"step {int(step)}"] if step is not None else []), *([note] if note else [])])
+
+
 def samples_side_by_side(runs, dataset: str, seed: int, path, pdf: bool = False, warn=None) -> list:
-    """Each variant's samples.png for one seed, side by side. Every run draws its grid from
-    the same evaluation noise, so the panels differ only by the variant. A samples.png that
-    does not decode is left out, and `warn` told which."""
-    import matplotlib.image as mpimg
+    """Each variant's samples.png for one seed, side by side, each panel titled once. Every
+    run draws its grid from the same evaluation noise, so the panels differ only by the
+    variant. A samples.png that does not decode is left out, and `warn` told which."""
+    from PIL import Image
 
     sub = runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)]
     panels = []
@@ -128,18 +152,19 @@ def samples_side_by_side(runs, dataset: str, seed: int, path, pdf: bool = False,
         if not png.exists():
             continue
         try:
-            image = mpimg.imread(png)
+            with Image.open(png) as im:
+                image, drawn = np.asarray(im.convert("RGB")), drawn_title(im.info)
         except Exception as exc:  # truncated or not a PNG: PIL raises OSError, SyntaxError, ValueError...
             if warn is not None:
                 warn(f"warning: {png} is not a readable image ({type(exc).__name__}: {exc}); left out of the figure")
             continue
-        panels.append((r["variant"], r["status"], image))
+        panels.append((panel_title(r["variant"], r["status"], r.get("step"), drawn), image))
     if not panels:
         return []
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
-    for ax, (variant, status, image) in zip(axes[0], panels, strict=True):
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.9), squeeze=False)
+    for ax, (title, image) in zip(axes[0], panels, strict=True):
         ax.imshow(image)
-        ax.set_title(variant + ("" if status == "done" else f" ({status})"), fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.axis("off")
     fig.suptitle(f"{dataset}, seed {seed}: samples on the same fixed noise", fontsize=11)
     return _finish(fig, path, pdf)

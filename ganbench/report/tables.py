@@ -85,6 +85,13 @@ def best_variants(agg: pd.DataFrame, metric: str) -> set[str]:
     return set(agg.loc[agg[col] == best, "variant"])
 
 
+def _number(value: float, digits: int) -> str:
+    """`value` to `digits` decimals; a value that would read as 0 without being 0 (a
+    coverage of 0.0004) keeps two significant digits instead."""
+    text = f"{value:.{digits}f}"
+    return f"{value:.2g}" if value != 0 and float(text) == 0 else text
+
+
 def _cell(row: pd.Series, metric: str) -> str:
     mean, std, n = row[f"{metric}_mean"], row[f"{metric}_std"], row[f"{metric}_n"]
     if n == 0 or pd.isna(mean):
@@ -93,7 +100,7 @@ def _cell(row: pd.Series, metric: str) -> str:
             return f"diverged at step {steps}"
         return "n/a"
     digits = DIGITS.get(metric, 3)
-    text = f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+    text = f"{_number(mean, digits)} ± {_number(std, digits)}" if n > 1 else _number(mean, digits)
     if n != row["n_seeds"]:  # fewer seeds behind this mean than the row's "seeds" says
         text += f" (n={n})"
     return text
