@@ -10,12 +10,24 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from support import tiny_config
 from torch import nn
 
+from ganbench import nets
 from ganbench.config import LEGACY_DEFAULTS, RunConfig, resolve
 from ganbench.core.record import existing_state, refuse_different
 from ganbench.errors import ConfigMismatch, UsageError
+from ganbench.nets import (
+    Maxout,
+    NetOptions,
+    Reshape,
+    SameConv2d,
+    SameConvTranspose2d,
+    _same_pad,
+    build_nets,
+    register_arch,
+)
 from ganbench.rundir import RunDir
 from ganbench.runs.plan import resolve as plan_resolve
 from ganbench.runs.rescore import load_run_config
@@ -132,3 +144,114 @@ def config_for(v: Variant, dataset: str = "ring8", **overrides) -> RunConfig:
 
 def count_modules(net: nn.Module, kind) -> int:
     return sum(isinstance(m, kind) for m in net.modules())
+
+
+# --- nets -------------------------------------------------------------------------------------
+def test_maxout_takes_the_max_over_each_units_pieces():
+    layer = Maxout(1, 2, 3)  # 2 units of 3 pieces each
+    with torch.no_grad():
+        layer.linear.weight.copy_(torch.tensor([[1.0], [2.0], [3.0], [-1.0], [-2.0], [-3.0]]))
+        layer.linear.bias.zero_()
+    x = torch.tensor([[1.0], [-1.0], [2.0]])
+    # unit 0 = max(x, 2x, 3x), unit 1 = max(-x, -2x, -3x)
+    assert torch.equal(layer(x), torch.tensor([[3.0, -1.0], [-1.0, 3.0], [6.0, -2.0]]))
+
+
+def test_a_maxout_d_has_the_widths_and_pieces_asked_for_and_no_normalisation():
+    options = NetOptions(d_hidden=(7, 9, 11), d_maxout=5)
+    _, d = build_nets("dcgan", 2, (2,), "batch", "none", options)
+    maxouts = [m for m in d.modules() if isinstance(m, Maxout)]
+    assert [(m.linear.in_features, m.width, m.linear.out_features) for m in maxouts] == [
+        (2, 7, 35),
+        (7, 9, 45),
+        (9, 11, 55),
+    ]
+    assert count_modules(d, nn.BatchNorm1d) == count_modules(d, nn.LayerNorm) == count_modules(d, nn.LeakyReLU) == 0
+    assert d(torch.randn(6, 2)).shape == (6,)
+
+
+def test_mlp_widths_per_net():
+    g, d = build_nets("dcgan", 3, (2,), "batch", "batch", NetOptions(d_hidden=(5, 6), g_hidden=(8,)))
+    assert [m.out_features for m in g.modules() if isinstance(m, nn.Linear)] == [8, 2]
+    assert [m.out_features for m in d.modules() if isinstance(m, nn.Linear)] == [5, 6, 1]
+    g, d = build_nets("mlp", 3, (1, 8, 8), "batch", "batch", NetOptions(d_hidden=(4,), g_hidden=(9, 10)))
+    assert [m.out_features for m in g.modules() if isinstance(m, nn.Linear)] == [9, 10, 64]
+    assert [m.out_features for m in d.modules() if isinstance(m, nn.Linear)] == [4, 1]
+    with pytest.raises(UsageError, match="arch dcgan's image D is convolutional: d-hidden applies to MLPs only"):
+        build_nets("dcgan", 3, (1, 28, 28), "batch", "batch", NetOptions(d_hidden=(4,)))
+
+
+@pytest.mark.parametrize("arch, shape", [("dcgan", (2,)), ("dcgan", (1, 28, 28)), ("dcgan5", (3, 28, 28))])
+def test_batchnorm_eps_and_momentum_reach_every_batchnorm(arch, shape):
+    g, d = build_nets(arch, 4, shape, "batch", "batch", NetOptions(bn_eps=1e-4, bn_momentum=0.05))
+    norms = [m for net in (g, d) for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert len(norms) >= 3 and all((m.eps, m.momentum) == (1e-4, 0.05) for m in norms)
+    default = build_nets(arch, 4, shape, "batch", "batch")[0]
+    assert all((m.eps, m.momentum) == (1e-5, 0.1) for m in default.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_dcgan5_is_carpedm20s_net_for_28x28x3():
+    g, d = build_nets("dcgan5", 100, (3, 28, 28), "batch", "batch")
+    x = g(torch.rand(5, 100) * 2 - 1)
+    assert x.shape == (5, 3, 28, 28) and x.abs().max() <= 1
+    # G: linear to 512 x 2 x 2, then 256 @ 4, 128 @ 7, 64 @ 14, 3 @ 28
+    sides, h = [], torch.rand(2, 100)
+    for layer in g:
+        h = layer(h)
+        if isinstance(layer, (SameConvTranspose2d, Reshape)):
+            sides.append(tuple(h.shape[1:]))
+    assert sides == [(512, 2, 2), (256, 4, 4), (128, 7, 7), (64, 14, 14), (3, 28, 28)]
+    assert [m.num_features for m in g.modules() if isinstance(m, nn.BatchNorm2d)] == [512, 256, 128, 64]
+    # D: 5x5 stride-2 convs of 64, 128, 256, 512 channels, BatchNorm on the last three, linear out
+    convs = [m.conv for m in d.modules() if isinstance(m, SameConv2d)]
+    assert [(c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (ch, (5, 5), (2, 2)) for ch in (64, 128, 256, 512)
+    ]
+    assert [m.num_features for m in d.modules() if isinstance(m, nn.BatchNorm2d)] == [128, 256, 512]
+    assert d(x).shape == (5,) and [m.in_features for m in d.modules() if isinstance(m, nn.Linear)] == [512 * 2 * 2]
+
+
+def test_dcgan5_pads_like_tensorflow_same():
+    """SAME puts the odd padding pixel after; the transposed conv is the exact adjoint of the conv."""
+    assert [_same_pad(a, b) for a, b in ((28, 14), (14, 7), (7, 4), (4, 2))] == [(1, 2), (1, 2), (2, 2), (1, 2)]
+    torch.manual_seed(0)
+    for small, big in ((2, 4), (4, 7), (7, 14), (14, 28)):
+        conv, convt = SameConv2d(3, 2, big), SameConvTranspose2d(2, 3, small, big)
+        with torch.no_grad():
+            convt.conv.weight.copy_(conv.conv.weight)
+            conv.conv.bias.zero_()
+            convt.conv.bias.zero_()
+        x, y = torch.randn(1, 3, big, big, dtype=torch.float64), torch.randn(1, 2, small, small, dtype=torch.float64)
+        conv.double(), convt.double()
+        assert conv(x).shape == y.shape and convt(y).shape == x.shape
+        torch.testing.assert_close((conv(x) * y).sum(), (x * convt(y)).sum())
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("arch, shape, packed", [("dcgan", (2,), (2,)), ("dcgan", (1, 28, 28), (1, 28, 28))])
+def test_a_packed_d_is_built_for_m_samples_concatenated(arch, shape, packed, m):
+    g, d = build_nets(arch, 4, shape, "batch", "batch", NetOptions(pack=m))
+    assert g(torch.randn(3, 4)).shape == (3, *shape)  # G is unchanged
+    first = next(x for x in d.modules() if isinstance(x, (nn.Linear, nn.Conv2d)))
+    assert getattr(first, "in_features", getattr(first, "in_channels", None)) == m * packed[0]
+    assert d(torch.randn(3, m * shape[0], *shape[1:])).shape == (3,)
+
+
+def _four_argument_build(z_dim, shape, g_norm, d_norm):
+    import math
+
+    return nn.Sequential(nn.Linear(z_dim, math.prod(shape)), Reshape(*shape)), nn.Sequential(
+        nn.Flatten(), nn.Linear(math.prod(shape), 3), nn.BatchNorm1d(3), nn.Linear(3, 1), nn.Flatten(0)
+    )
+
+
+def test_a_family_with_the_four_argument_build_still_works():
+    if "four-arg" not in nets.ARCHS:
+        register_arch("four-arg", _four_argument_build)
+    g, d = build_nets("four-arg", 3, (2,), "batch", "batch")
+    assert g(torch.randn(4, 3)).shape == (4, 2) and d(torch.randn(4, 2)).shape == (4,)
+    _, packed = build_nets("four-arg", 3, (2,), "batch", "batch", NetOptions(pack=4, bn_eps=1e-3))
+    assert packed[1].in_features == 8 and packed[2].eps == 1e-3
+    assert nets.build_generator("four-arg", 3, (2,), "batch")(torch.randn(2, 3)).shape == (2, 2)
+    with pytest.raises(UsageError, match="net family 'four-arg' takes no d-maxout"):
+        build_nets("four-arg", 3, (2,), "batch", "none", NetOptions(d_maxout=3))
