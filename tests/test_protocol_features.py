@@ -4,6 +4,7 @@ steps, simultaneous updates, fresh G noise and a fixed finite 2-D training set."
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import shutil
@@ -17,6 +18,9 @@ from torch import nn
 from ganbench import nets
 from ganbench.config import LEGACY_DEFAULTS, RunConfig, resolve
 from ganbench.core.record import existing_state, refuse_different
+from ganbench.core.samples import Sampler
+from ganbench.core.step import Trainer
+from ganbench.data import Dataset, load_dataset
 from ganbench.errors import ConfigMismatch, UsageError
 from ganbench.nets import (
     Maxout,
@@ -31,6 +35,7 @@ from ganbench.nets import (
 from ganbench.rundir import RunDir
 from ganbench.runs.plan import resolve as plan_resolve
 from ganbench.runs.rescore import load_run_config
+from ganbench.seeding import seed_everything
 from ganbench.spec import TRAINING_FIELDS, Variant
 from ganbench.variants import get_variant
 
@@ -255,3 +260,162 @@ def test_a_family_with_the_four_argument_build_still_works():
     assert nets.build_generator("four-arg", 3, (2,), "batch")(torch.randn(2, 3)).shape == (2, 2)
     with pytest.raises(UsageError, match="net family 'four-arg' takes no d-maxout"):
         build_nets("four-arg", 3, (2,), "batch", "none", NetOptions(d_maxout=3))
+
+
+# --- the step ----------------------------------------------------------------------------------
+def images(shape=(1, 28, 28), n=64) -> Dataset:
+    """A small image dataset in [-1, 1] (no files needed)."""
+    train = torch.rand(n, *shape, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    return Dataset(name="mnist", kind="images", shape=shape, device=torch.device("cpu"), train=train)
+
+
+def trainer_for(v: Variant, dataset: str = "ring8", data: Dataset | None = None, **overrides) -> Trainer:
+    cfg = config_for(v, dataset, **overrides)
+    seed_everything(cfg.seed)
+    return Trainer(cfg, v, data if data is not None else load_dataset(dataset, None, "cpu"))
+
+
+def record_inputs(net: nn.Module) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+    net.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    return seen
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_packing_feeds_d_m_samples_concatenated_points(m):
+    t = trainer_for(variant(pack=m))
+    g0 = copy.deepcopy(t.g)
+    d_inputs, g_inputs = record_inputs(t.d), record_inputs(t.g)
+    t.run_steps(1)
+    b = t.cfg.batch_size
+    # D: real, fake (critic step), fake (G step); each (B, 2m)
+    assert [tuple(x.shape) for x in d_inputs] == [(b, 2 * m)] * 3
+    # G runs m times on B z each (its BatchNorm statistics per run), as PacGAN's code
+    assert [tuple(z.shape) for z in g_inputs] == [(b, 2)] * m
+    # the i-th run of G fills every packed example's i-th slot
+    fake = d_inputs[1]
+    with torch.no_grad():
+        for i, z in enumerate(g_inputs):
+            torch.testing.assert_close(fake[:, 2 * i : 2 * i + 2], g0(z))
+    losses = t.read_losses()
+    assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_packing_feeds_d_m_images_along_channels(m):
+    t = trainer_for(variant(pack=m), "mnist", data=images())
+    d_inputs = record_inputs(t.d)
+    t.run_steps(1)
+    assert [tuple(x.shape) for x in d_inputs] == [(8, m, 28, 28)] * 3
+    # packed real examples are m training images stacked along channels
+    real = d_inputs[0]
+    flat = t.data.train.flatten(1)
+    for slot in range(m):
+        rows = real[:, slot].flatten(1)
+        assert all((flat == row).all(dim=1).any() for row in rows)
+
+
+def test_dcgan5_packed_stacked_images_train_one_step():
+    t = trainer_for(variant(arch="dcgan5", noise="uniform", g_steps=2, pack=2), "mnist", data=images((3, 28, 28)))
+    d_inputs = record_inputs(t.d)
+    t.run_steps(1)
+    assert [tuple(x.shape) for x in d_inputs] == [(8, 6, 28, 28)] * 4 and t.sampler.sample(3).shape == (3, 3, 28, 28)
+
+
+@pytest.mark.parametrize("dataset, data", [("ring8", None), ("mnist", images())])
+def test_the_gradient_penalty_works_on_packed_inputs(dataset, data):
+    wgan = dataclasses.replace(get_variant("wgan-gp"), name="wgan-gp-test", pack=2)
+    t = trainer_for(wgan, dataset, data=data)
+    t.run_steps(2)
+    pen = t.read_losses()["penalty"]
+    assert pen > 0 and torch.isfinite(torch.tensor(pen))
+
+
+def count_calls(opt) -> list[int]:
+    calls = [0]
+    step = opt.step
+
+    def counted(*a, **k):
+        calls[0] += 1
+        return step(*a, **k)
+
+    opt.step = counted
+    return calls
+
+
+@pytest.mark.parametrize("k, fresh", [(1, False), (2, False), (3, True)])
+def test_k_generator_steps_per_iteration(k, fresh):
+    t = trainer_for(variant(g_steps=k, fresh_g_noise=fresh, n_critic=2))
+    g_calls, d_calls = count_calls(t.opt_g), count_calls(t.opt_d)
+    g_inputs = record_inputs(t.g)
+    t.run_steps(3)
+    assert (g_calls[0], d_calls[0]) == (3 * k, 3 * 2)
+    # per iteration G sees: the 2 critic batches' z, then k - 1 further forwards (same z) or k fresh ones
+    per_step = 2 + (k if fresh else k - 1)
+    assert len(g_inputs) == 3 * per_step
+    critic_z, g_step_z = g_inputs[1], g_inputs[2:per_step]
+    for z in g_step_z:
+        assert torch.equal(z, critic_z) != fresh  # the same z unless fresh noise is asked for
+
+
+def test_fresh_g_noise_changes_the_run_and_default_reuses_the_critic_batch():
+    a = trainer_for(variant())
+    b = trainer_for(variant(fresh_g_noise=True))
+    ga, gb = record_inputs(a.g), record_inputs(b.g)
+    a.run_steps(1), b.run_steps(1)
+    assert len(ga) == 1 and len(gb) == 2 and not torch.equal(gb[0], gb[1])
+    assert torch.equal(ga[0], gb[0])  # the critic's draws are the same stream
+
+
+def test_simultaneous_updates_are_computed_from_the_same_parameters():
+    """One SGD step (no momentum): each net moves by -lr times the gradient of its own loss
+    at the pre-step parameters of both nets, on one batch; D's update holds nothing of G's loss."""
+    v = variant(simultaneous=True, optimizer="sgd", betas=(0.0, 0.999), d_maxout=3, d_norm="none", lr_d=0.05, lr_g=0.05)
+    t = trainer_for(v)
+    g0, d0 = copy.deepcopy(t.g), copy.deepcopy(t.d)
+    state = t.gens.train.get_state()
+    t.run_steps(1)
+
+    # the same batch, again, from the same stream
+    gen = torch.Generator().set_state(state)
+    real = t.data.sample(t.cfg.batch_size, gen)
+    z = torch.randn(t.cfg.batch_size, t.cfg.z_dim, generator=gen)
+    fake = g0(z)
+    d_loss = v.d_loss(d0(real), d0(fake.detach()))
+    g_loss = v.g_loss(d0(fake))
+    d_grads = torch.autograd.grad(d_loss, list(d0.parameters()))
+    g_grads = torch.autograd.grad(g_loss, list(g0.parameters()))
+    for p0, grad, p1 in zip(d0.parameters(), d_grads, t.d.parameters(), strict=True):
+        torch.testing.assert_close(p1, p0 - 0.05 * grad)
+    for p0, grad, p1 in zip(g0.parameters(), g_grads, t.g.parameters(), strict=True):
+        torch.testing.assert_close(p1, p0 - 0.05 * grad)
+    # Against alternating updates: G's gradient would come from the stepped D.
+    alt_g = torch.autograd.grad(v.g_loss(t.d(g0(z))), list(g0.parameters()))
+    assert any(not torch.allclose(a, b) for a, b in zip(alt_g, g_grads, strict=True))
+
+
+def test_uniform_noise_is_in_minus_one_one_for_training_and_for_the_sampler():
+    t = trainer_for(variant(noise="uniform"))
+    g_inputs = record_inputs(t.g)
+    t.run_steps(1)
+    z = g_inputs[0]
+    assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.9 and z.max() > 0.9
+    assert t.sampler.noise == "uniform"
+    drawn = Sampler(nn.Identity(), 50, torch.device("cpu"), 0, "uniform").sample(2000)
+    assert drawn.min() >= -1 and drawn.max() <= 1 and drawn.abs().max() > 0.99
+    assert abs(drawn.mean().item()) < 0.02 and abs(drawn.var().item() - 1 / 3) < 0.01  # U(-1, 1): variance 1/3
+    normal = Sampler(nn.Identity(), 50, torch.device("cpu"), 0).sample(2000)
+    assert normal.abs().max() > 2  # the default is still N(0, I)
+
+
+def test_train_size_draws_batches_from_one_fixed_set():
+    t = trainer_for(variant(), train_size=300)
+    assert t.data.train.shape == (300, 2) and t.data.sampler is None
+    d_inputs = record_inputs(t.d)
+    t.run_steps(3)
+    real_batches = d_inputs[0::3]  # real, fake, fake per step
+    for batch in real_batches:
+        assert all((t.data.train == row).all(dim=1).any() for row in batch)
+    again, other = trainer_for(variant(), train_size=300), trainer_for(variant(), train_size=300, seed=1)
+    assert torch.equal(again.data.train, t.data.train) and not torch.equal(other.data.train, t.data.train)
+    assert trainer_for(variant()).data.train is None  # the default: fresh points every batch
