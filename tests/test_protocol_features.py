@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import tiny_config
+from support import assert_same_run, tiny_config
 from torch import nn
 
 from ganbench import nets
 from ganbench.config import LEGACY_DEFAULTS, RunConfig, resolve
+from ganbench.core import checkpoint as ckpt
+from ganbench.core.loop import train
 from ganbench.core.record import existing_state, refuse_different
 from ganbench.core.samples import Sampler
 from ganbench.core.step import Trainer
@@ -33,10 +35,12 @@ from ganbench.nets import (
     register_arch,
 )
 from ganbench.rundir import RunDir
+from ganbench.runs.plan import register_variant
 from ganbench.runs.plan import resolve as plan_resolve
-from ganbench.runs.rescore import load_run_config
+from ganbench.runs.rescore import evaluate_run_dir, load_run_config
 from ganbench.seeding import seed_everything
 from ganbench.spec import TRAINING_FIELDS, Variant
+from ganbench.testing import registries_restored
 from ganbench.variants import get_variant
 
 REPO = Path(__file__).resolve().parents[1]
@@ -419,3 +423,41 @@ def test_train_size_draws_batches_from_one_fixed_set():
     again, other = trainer_for(variant(), train_size=300), trainer_for(variant(), train_size=300, seed=1)
     assert torch.equal(again.data.train, t.data.train) and not torch.equal(other.data.train, t.data.train)
     assert trainer_for(variant()).data.train is None  # the default: fresh points every batch
+
+
+# --- whole runs: resume and `ganbench eval` --------------------------------------------------
+def largest_sample(sampler, data, cfg) -> dict:
+    return {"largest": float(sampler.sample(50).abs().max())}
+
+
+PACGAN_LIKE = dict(pack=2, d_maxout=3, d_norm="none", d_hidden=(16, 16), g_hidden=(24, 24), noise="uniform")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        dict(PACGAN_LIKE, g_steps=2, bn_eps=1e-4, bn_momentum=0.05),
+        dict(PACGAN_LIKE, simultaneous=True, fresh_g_noise=False),
+        dict(fresh_g_noise=True, n_critic=2),
+    ],
+    ids=["alternating", "simultaneous", "fresh-noise"],
+)
+def test_a_run_with_the_new_fields_resumes_bit_identically_and_rescores(tmp_path, fields):
+    v = variant(**fields)
+    cfg = config_for(v, steps=40, log_every=10, checkpoint_every=20, train_size=500)
+    assert train(cfg, v, RunDir(tmp_path / "a", "ring8", v.name, 0), progress=False).status == "done"
+    run = RunDir(tmp_path / "b", "ring8", v.name, 0)
+    assert train(cfg, v, run, progress=False).status == "done"
+    for step, path in ckpt.list_checkpoints(run.checkpoint_dir):  # as if killed after step 20
+        if step > 20:
+            path.unlink()
+    run.write_status("running", step=20)
+    assert train(cfg, v, run, resume=True, progress=False).status == "done"
+    assert_same_run(tmp_path / "a" / "ring8" / v.name / "seed0", run)
+    stored = json.loads(run.config_path.read_text())
+    assert stored["config"]["d_hidden"] == [16, 16] or "d_hidden" not in fields
+    # `ganbench eval` rebuilds G from config.json alone (its widths, its noise) and scores it.
+    with registries_restored():
+        register_variant(v)
+        step, record = evaluate_run_dir(run.path, largest_sample, device="cpu")
+    assert step == 40 and record["largest"] > 0
