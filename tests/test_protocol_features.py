@@ -61,6 +61,7 @@ def test_resolve_fills_every_new_field_from_the_variant_and_keeps_overrides():
     # tuples round-trip through config.json as lists
     record = json.loads(json.dumps(over.to_dict()))
     assert record["d_hidden"] == [8, 8] and RunConfig.from_dict(record) == over
+    assert tiny_config("dcgan", "ring8", noise="uniform", pack=2, d_hidden=[8, 8], d_norm="none", d_maxout=3) == over
 
 
 def test_a_variant_shows_the_new_fields_and_can_set_them():
@@ -455,7 +456,8 @@ def test_a_run_with_the_new_fields_resumes_bit_identically_and_rescores(tmp_path
     assert train(cfg, v, run, resume=True, progress=False).status == "done"
     assert_same_run(tmp_path / "a" / "ring8" / v.name / "seed0", run)
     stored = json.loads(run.config_path.read_text())
-    assert stored["config"]["d_hidden"] == [16, 16] or "d_hidden" not in fields
+    assert stored["config"]["d_hidden"] == ([16, 16] if "d_hidden" in fields else None)
+    assert stored["dataset"]["train_size"] == 500 and "500 points drawn once" in stored["dataset"]["source"]
     # `ganbench eval` rebuilds G from config.json alone (its widths, its noise) and scores it.
     with registries_restored():
         register_variant(v)
