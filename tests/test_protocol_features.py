@@ -256,15 +256,16 @@ def _four_argument_build(z_dim, shape, g_norm, d_norm):
 
 
 def test_a_family_with_the_four_argument_build_still_works():
-    if "four-arg" not in nets.ARCHS:
+    with registries_restored():
         register_arch("four-arg", _four_argument_build)
-    g, d = build_nets("four-arg", 3, (2,), "batch", "batch")
-    assert g(torch.randn(4, 3)).shape == (4, 2) and d(torch.randn(4, 2)).shape == (4,)
-    _, packed = build_nets("four-arg", 3, (2,), "batch", "batch", NetOptions(pack=4, bn_eps=1e-3))
-    assert packed[1].in_features == 8 and packed[2].eps == 1e-3
-    assert nets.build_generator("four-arg", 3, (2,), "batch")(torch.randn(2, 3)).shape == (2, 2)
-    with pytest.raises(UsageError, match="net family 'four-arg' takes no d-maxout"):
-        build_nets("four-arg", 3, (2,), "batch", "none", NetOptions(d_maxout=3))
+        g, d = build_nets("four-arg", 3, (2,), "batch", "batch")
+        assert g(torch.randn(4, 3)).shape == (4, 2) and d(torch.randn(4, 2)).shape == (4,)
+        _, packed = build_nets("four-arg", 3, (2,), "batch", "batch", NetOptions(pack=4, bn_eps=1e-3))
+        assert packed[1].in_features == 8 and packed[2].eps == 1e-3
+        assert nets.build_generator("four-arg", 3, (2,), "batch")(torch.randn(2, 3)).shape == (2, 2)
+        with pytest.raises(UsageError, match="net family 'four-arg' takes no d-maxout"):
+            build_nets("four-arg", 3, (2,), "batch", "none", NetOptions(d_maxout=3))
+    assert "four-arg" not in nets.ARCHS
 
 
 # --- the step ----------------------------------------------------------------------------------
