@@ -64,6 +64,13 @@ def require_runs(out: Path):
         raise RunError(f"{out} does not exist; train something first with `ganbench run`")
     runs = collect(out, warn=echo_err)  # a damaged run still gives a row; say which and why
     if runs.empty:
+        from ..runs.sweep import is_sweep
+
+        if is_sweep(out):
+            raise RunError(
+                f"{out} is a sweep with no reruns of its best configurations yet (see {out}/report, "
+                f"or pass --out {out}/trials/t001 for one trial's runs)"
+            )
         raise RunError(f"no run directories under {out}")
     return runs
 

@@ -98,7 +98,7 @@ def run_suite_ray(
         outcomes[i] = outcome
         running = len(refs)
         label = run_label(i, n, outcome.cfg, folder_label(outs[i - 1], options))
-        echo(outcome_line(label, outcome) + note + f"  [{len(outcomes)}/{n} finished, {running} running]")
+        echo(outcome_line(label, outcome) + note + f"  [{len(outcomes)}/{n} finished, {running} to go]")
 
     task_options = options.replace(progress=False, echo=print)
     todo = []
@@ -119,8 +119,7 @@ def run_suite_ray(
     warm([cfg for _, cfg, _ in todo], options)
     connect(address)
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
-    remote = ray.remote(_train_task).options(
-        max_calls=1,
+    remote = ray.remote(max_calls=1)(_train_task).options(
         max_retries=max_retries,
         retry_exceptions=False,
         num_cpus=cpus_per_run,
