@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -116,6 +117,16 @@ def test_sweep_refuses_bad_input_in_one_line(tmp_path):
     assert result.exit_code == 2 and "not a built-in space" in result.output and "Traceback" not in result.output
     result = invoke("sweep", "dcgan", "--dataset", "ring8", "--trials", "2", "--metric", "xyz", "--out", tmp_path)
     assert result.exit_code == 2 and "--metric xyz: unknown" in result.output
+
+
+def test_backend_ray_without_ray_installed_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as when it is absent
+    for command in ("run", "sweep"):
+        args = [command, "dcgan", "--dataset", "ring8", "--out", tmp_path, "--backend", "ray"]
+        result = invoke(*args, *(["--trials", "1"] if command == "sweep" else []))
+        assert result.exit_code == 2 and "pip install 'ganbench[ray]'" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 # --- budget curves ---------------------------------------------------------------------

@@ -161,8 +161,12 @@ def sweep_cmd(
     echo_err(f"sweep {out}: {len(trials_plan)} trials, {trials} per variant and dataset, space {space.name}{where}")
     outcomes = list(_train(mine, options, backend_args, outs=[t.out for t in mine]))
 
-    # The best configurations need every trial finished (other shards' too).
-    unfinished = [t for t in trials_plan if existing_state(t.run_dir, t.cfg) != "done"]
+    # The best configurations need every trial finished (other shards' too); a trial this
+    # command tried and that failed counts as unscored rather than as waiting.
+    tried = {str(o.run_dir.path) for o in outcomes if o.status == "failed"}
+    unfinished = [
+        t for t in trials_plan if existing_state(t.run_dir, t.cfg) != "done" and str(t.run_dir.path) not in tried
+    ]
     if unfinished:
         echo_err(f"{len(unfinished)} trial(s) not finished: the best configurations are picked once all are")
     elif rerun_seeds:

@@ -60,8 +60,8 @@ def _train_task(cfg: RunConfig, options: RunOptions) -> tuple[str, str, bool]:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(1.0)
-        except GanbenchError as exc:  # the run's own refusal: its "failed" outcome, no retry
-            return "failed", str(exc), resumed
+        except Exception as exc:  # the run's own error: its "failed" outcome (one.failed_outcome), no retry
+            return "failed", str(exc) if isinstance(exc, GanbenchError) else f"{type(exc).__name__}: {exc}", resumed
 
 
 def connect(address: str | None, num_cpus: int | None = None):
@@ -140,8 +140,8 @@ def run_suite_ray(
                     status, message, resumed = ray.get(ref)
                     outcome = Outcome(cfg, run_dir_of(cfg, opts), status, message)
                     finish(i, outcome, " (resumed from its last checkpoint)" if resumed else "")
-                except Exception as exc:  # retries spent: the worker kept dying, or Ray failed
-                    why = f"its Ray task failed after {max_retries} retries ({type(exc).__name__})"
+                except Exception as exc:  # the worker died more than max_retries times, or Ray failed
+                    why = f"its Ray task failed ({type(exc).__name__}; a dead worker is retried {max_retries} times)"
                     finish(i, Outcome(cfg, run_dir_of(cfg, opts), "failed", why))
     except BaseException:
         for ref in refs:
