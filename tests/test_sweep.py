@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from support import requires_mnist, tiny_config
 
 from ganbench.cli import cli
 from ganbench.errors import UsageError
@@ -233,3 +234,35 @@ def test_table_plot_and_report_read_a_sweep_folder(small_sweep, tmp_path):
         assert "Traceback" not in result.output
     table = invoke("table", "--out", out)
     assert "dcgan" in table.output and "lsgan" in table.output
+
+
+# --- warming before a fan-out ----------------------------------------------------------
+@requires_mnist
+def test_warm_writes_the_classifier_reference_cache_the_runs_read(tmp_path, monkeypatch):
+    from ganbench.data import load_dataset
+    from ganbench.metrics import reference_cache
+    from ganbench.metrics.classes import reference_statistics
+    from ganbench.metrics.evaluate import EvalSettings, Evaluator
+
+    monkeypatch.setattr(reference_cache, "_MEMORY", {})  # nothing computed earlier in this process
+    cfg = tiny_config("dcgan", "mnist")
+    data = load_dataset("mnist", None, "cpu", cfg.data_limit, cfg.image_size)
+    Evaluator(EvalSettings(cache_dir=tmp_path)).warm(data, cfg)
+    written = list((tmp_path / "classifier").glob("*.npz"))
+    assert len(written) == 1
+    monkeypatch.setattr(reference_cache, "_MEMORY", {})
+    again = reference_cache.classifier_reference_stats(data, tmp_path)  # read from the file
+    fresh = reference_statistics(data.reference, "cpu")
+    assert np.array_equal(again["mu"], fresh["mu"]) and np.array_equal(again["sigma"], fresh["sigma"])
+    points = load_dataset("ring8", None, "cpu")
+    Evaluator(EvalSettings(cache_dir=tmp_path / "p")).warm(points, tiny_config("dcgan", "ring8"))
+    assert not (tmp_path / "p").exists()  # 2-D data: nothing to warm
+
+
+def test_sweep_tensorboard_writes_each_trials_event_files(tmp_path):
+    pytest.importorskip("tensorboard")
+    args = ["sweep", "lsgan", "--dataset", "ring8", "--trials", "2", "--seeds", "0", "--out", tmp_path]
+    result = invoke(*args, "--profile", "smoke", "--steps", "20", "--device", "cpu", "--no-progress", "--tensorboard")
+    assert result.exit_code == 0, result.output
+    for k in (1, 2):
+        assert list((tmp_path / "trials" / f"t{k:03d}" / "ring8" / "lsgan" / "seed0" / "tb").glob("events.*"))

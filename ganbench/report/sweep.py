@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import get_dataset_spec
+from ..data import DATASETS, get_dataset_spec
 from ..rundir import RunDir, read_json, read_jsonl
+from ..runs.plan import registered_variants
 from ..runs.sweep import BEST, REPORT, TRIAL_RECORD, TRIALS
 from .results import number, run_row
 from .tables import DIRECTIONS, HIGHER
@@ -96,7 +97,13 @@ def trial_scores(root: Path, metric: str | None = None, select: str = "final") -
             continue
         worst = scored.min() if higher_is_better(sub["metric"].iloc[0]) else scored.max()
         df.loc[(df.dataset == ds) & df.score.isna(), "floored"] = worst
-    return df.sort_values(["dataset", "variant", "trial"], kind="stable").reset_index(drop=True)
+    # datasets and variants in registry order, as every table; unregistered ones after, by name
+    d_order = {name: i for i, name in enumerate(DATASETS)}
+    v_order = {name: i for i, name in enumerate(registered_variants())}
+    df["_d"] = df["dataset"].map(lambda d: d_order.get(d, len(d_order)))
+    df["_v"] = df["variant"].map(lambda v: v_order.get(v, len(v_order)))
+    df = df.sort_values(["_d", "dataset", "_v", "variant", "trial"], kind="stable")
+    return df.drop(columns=["_d", "_v"]).reset_index(drop=True)
 
 
 def expected_best(scores, n: int, higher: bool) -> float:
