@@ -175,6 +175,7 @@ def budget_curves(curves: dict, dataset: str, metric: str, higher: bool, path, p
     for variant, c in curves.items():
         ax.plot(c["n"], c["expected"], color=colours[variant], label=variant)
         ax.fill_between(c["n"], c["lo"], c["hi"], color=colours[variant], alpha=0.15, linewidth=0)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("trials (n)")
     ax.set_ylabel(f"expected best {metric} ({'higher' if higher else 'lower'} is better)")
     ax.set_title(f"{dataset}: best of n trials, 95% bootstrap band")
