@@ -42,7 +42,7 @@ from .losses import (
     register_loss,
     register_penalty,
 )
-from .nets import NORMS, BuildGenerator, BuildNets, register_arch
+from .nets import NORMS, BuildGenerator, BuildNets, NetOptions, packed_shape, register_arch
 from .plugins import PluginError, RegistryError
 from .runs.plan import register_variant
 from .spec import OPTIMIZERS, Variant
@@ -56,6 +56,7 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "GLoss",
+    "NetOptions",
     "Penalty",
     "PluginError",
     "RegistryError",
@@ -69,6 +70,7 @@ __all__ = [
     "g_nonsaturating",
     "g_wasserstein",
     "gradient_penalty",
+    "packed_shape",
     "register_arch",
     "register_dataset",
     "register_loss",

@@ -23,6 +23,8 @@ import torch
 from . import plugins as _plugins
 from .data import get_dataset_spec
 from .errors import UsageError
+from .nets import ARCHS, NORMS
+from .spec import TRAINING_FIELDS, training_field_problem
 
 if TYPE_CHECKING:
     from .spec import Variant
@@ -59,6 +61,52 @@ DATASET_PROFILE_OVERRIDES: dict[str, dict[str, dict]] = {
 # A loss this large means the run has left any sensible regime: stop it as diverged.
 LOSS_BOUND = 1e6
 
+TUPLE_FIELDS = ("betas", "d_hidden", "g_hidden")  # tuples here, lists in config.json
+# What every run did before these fields existed (issue 20): N(0, I) noise, one G step on
+# the last critic batch's z, alternating updates, no packing, LeakyReLU D layers, the
+# family's widths, torch's BatchNorm eps and momentum, fresh 2-D points every batch.
+# An older config.json lacks these keys; reading it fills them with these values, so a
+# finished old run still counts as done and an unfinished one still resumes.
+LEGACY_DEFAULTS: dict = {
+    "noise": "normal",
+    "g_steps": 1,
+    "simultaneous": False,
+    "fresh_g_noise": False,
+    "pack": 1,
+    "d_maxout": 0,
+    "d_hidden": None,
+    "g_hidden": None,
+    "bn_eps": 1e-5,
+    "bn_momentum": 0.1,
+    "train_size": None,
+}
+# Older runs took these from the variant; config.json's "variant" block records them.
+LEGACY_FROM_VARIANT = ("arch", "g_norm", "d_norm")
+
+
+def legacy_filled(config: dict, variant_record: dict | None = None) -> dict:
+    """A copy of a stored "config" block with each key an older ganbench did not write
+    filled in: LEGACY_DEFAULTS, and arch and the norms from the record's "variant" block
+    (left unset when there is none, so the config reads as unresolved)."""
+    out = dict(config)
+    if "arch" in out or out.get("steps") is None:  # written by this ganbench, or not a stored run's
+        return out
+    for key, value in LEGACY_DEFAULTS.items():
+        out.setdefault(key, list(value) if isinstance(value, tuple) else value)
+    for key in LEGACY_FROM_VARIANT:
+        if variant_record and key in variant_record:
+            out.setdefault(key, variant_record[key])
+    return out
+
+
+def stored_config(record: dict | None) -> dict:
+    """config.json's "config" block as this ganbench writes it (`legacy_filled`)."""
+    record = record or {}
+    config = record.get("config")
+    if not isinstance(config, dict):
+        return {}
+    return legacy_filled(config, record.get("variant") if isinstance(record.get("variant"), dict) else None)
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -92,22 +140,43 @@ class RunConfig:
     cpu_threads: int | None = None
     cuda_graph: bool = True  # capture the step as a CUDA graph on CUDA (ignored on CPU)
     loss_bound: float = LOSS_BOUND
+    # The nets and the step (spec.Variant has a same-named field for each; see there).
+    # None: the variant's value. After resolve, d_hidden, g_hidden and train_size may stay
+    # None (the family's widths; fresh points every batch).
+    arch: str | None = None
+    g_norm: str | None = None
+    d_norm: str | None = None
+    noise: str | None = None
+    g_steps: int | None = None
+    simultaneous: bool | None = None
+    fresh_g_noise: bool | None = None
+    pack: int | None = None
+    d_maxout: int | None = None
+    d_hidden: tuple[int, ...] | None = None
+    g_hidden: tuple[int, ...] | None = None
+    bn_eps: float | None = None
+    bn_momentum: float | None = None
+    train_size: int | None = None
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        if d["betas"] is not None:
-            d["betas"] = list(d["betas"])
+        for key in TUPLE_FIELDS:
+            if d[key] is not None:
+                d[key] = list(d[key])
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> RunConfig:
+    def from_dict(cls, d: dict, variant_record: dict | None = None) -> RunConfig:
+        """The config of a config.json's "config" block; keys an older ganbench did not
+        write are filled with the values that reproduce what it did (`legacy_filled`)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
-        d = dict(d)
-        if d.get("betas") is not None:
-            d["betas"] = tuple(d["betas"])
+        d = legacy_filled(d, variant_record)
+        for key in TUPLE_FIELDS:
+            if d.get(key) is not None:
+                d[key] = tuple(d[key])
         return cls(**d)
 
     def replace(self, **changes) -> RunConfig:
@@ -115,7 +184,7 @@ class RunConfig:
 
     @property
     def is_resolved(self) -> bool:
-        optional = ("data_limit", "image_size")
+        optional = ("data_limit", "image_size", "d_hidden", "g_hidden", "train_size")
         return all(getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name not in optional)
 
 
@@ -166,6 +235,8 @@ def resolve(cfg: RunConfig, variant: Variant) -> RunConfig:
     out = cfg.replace(**filled)
     if variant.d_penalty is None and out.penalty_weight:
         raise UsageError(f"variant {variant.name!r} has no penalty, so --penalty-weight does not apply")
+    if out.train_size is not None and spec.kind != "points":
+        raise UsageError(f"train-size applies to the generated 2-D datasets; {spec.name} has its own training set")
     validate(out)
     return out
 
@@ -241,6 +312,34 @@ def validate(cfg: RunConfig) -> None:
         raise UsageError(f"data-limit must be a positive number, got {cfg.data_limit}")
     if cfg.penalty_weight is not None and cfg.penalty_weight < 0:
         raise UsageError(f"penalty-weight must be >= 0, got {cfg.penalty_weight}")
+    validate_nets_and_step(cfg)
+
+
+def validate_nets_and_step(cfg: RunConfig) -> None:
+    """The fields of issue 20 (spec.TRAINING_FIELDS, arch and the norms): one-line UsageErrors."""
+    problem = training_field_problem({k: getattr(cfg, k) for k in TRAINING_FIELDS})
+    if problem:
+        raise UsageError(problem)
+    if cfg.arch is not None and cfg.arch not in ARCHS:
+        raise UsageError(f"unknown arch {cfg.arch!r}; registered: {', '.join(ARCHS)}")
+    for key in ("g_norm", "d_norm"):
+        if getattr(cfg, key) is not None and getattr(cfg, key) not in NORMS:
+            raise UsageError(f"unknown {key.replace('_', '-')} {getattr(cfg, key)!r}; choose one of {', '.join(NORMS)}")
+    if cfg.d_maxout and cfg.d_norm in ("batch", "layer"):
+        # PacGAN's maxout D (2DRing_GAN&PacGAN/pacgan_task.py:61-90) has no normalisation.
+        raise UsageError(
+            f"a maxout D (d-maxout {cfg.d_maxout}) takes no {cfg.d_norm} norm; use d-norm none or spectral"
+        )
+    if cfg.simultaneous:
+        # One batch, one gradient each, one step each: nothing to repeat or redraw.
+        for key, plain in (("n_critic", 1), ("g_steps", 1), ("fresh_g_noise", False)):
+            if getattr(cfg, key) not in (None, plain):
+                raise UsageError(
+                    f"simultaneous updates take one batch for both nets; {key.replace('_', '-')} "
+                    f"must be {str(plain).lower()}, got {getattr(cfg, key)}"
+                )
+    if cfg.train_size is not None and cfg.batch_size is not None and cfg.train_size < cfg.batch_size:
+        raise UsageError(f"train-size ({cfg.train_size}) must hold at least one batch ({cfg.batch_size})")
 
 
 def diff(a: RunConfig | dict, b: RunConfig | dict) -> list[str]:

@@ -53,6 +53,7 @@ def _use_deterministic_algorithms(mode: bool) -> None:
 # changing one changes every published number.
 _TRAIN_STREAM = 0
 _EVAL_STREAM = 1_000_003
+_DATA_STREAM = 2_000_029  # a generated dataset's fixed training set (RunConfig.train_size)
 
 
 @dataclass
@@ -83,4 +84,12 @@ def eval_generator(eval_seed: int, device: torch.device | str = "cpu") -> torch.
     """The evaluation stream for `eval_seed`, for callers that hold no `Generators`."""
     gen = torch.Generator(device=device)
     gen.manual_seed(eval_seed + _EVAL_STREAM)
+    return gen
+
+
+def data_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """The stream a run's fixed training set is drawn from: seeded by the run's seed, apart
+    from the training stream, so the set does not depend on anything else the run draws."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed + _DATA_STREAM)
     return gen

@@ -41,7 +41,8 @@ def sha256(path: Path) -> str:
 
 def rerun(run_path: Path, out: Path, data_root) -> bool:
     stored = RunDir.at(run_path)
-    cfg = RunConfig.from_dict(stored.read_config()["config"])
+    record = stored.read_config()
+    cfg = RunConfig.from_dict(record["config"], record.get("variant"))
     fresh = RunDir(out, cfg.dataset, cfg.variant, cfg.seed)
     options = RunOptions(out=out, evaluator=make_evaluator(), data_root=data_root, overwrite=True, progress=False)
     t0 = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -12,8 +13,15 @@ from ..config import PROFILES
 from ..data import DATASET_FACTORIES, DATASETS, data_root
 from ..losses import LOSSES, PENALTIES
 from ..nets import ARCHS
+from ..spec import TRAINING_FIELDS, Variant
 from . import cli
 from .options import RUNS_OPTION, require_runs
+
+
+def _field_default(name: str):
+    """A Variant field's default, as hyperparameters() prints it (tuples as lists)."""
+    default = next(f.default for f in dataclasses.fields(Variant) if f.name == name)
+    return list(default) if isinstance(default, tuple) else default
 
 
 @cli.command("list")
@@ -37,6 +45,9 @@ def list_cmd() -> None:
             f"G-norm={hp['g_norm']} D-norm={hp['d_norm']} {hp['optimizer']}(lr_d={hp['lr_d']:g}, "
             f"lr_g={hp['lr_g']:g}, betas={tuple(hp['betas'])})"
         )
+        shaped = [f"{k}={hp[k]}" for k in TRAINING_FIELDS if hp[k] != _field_default(k)]
+        if shaped:
+            click.echo(f"  {'':<9} nets and step: {' '.join(shaped)}")
         if hp["points_overrides"]:
             changes = ", ".join(f"{k}={val}" for k, val in hp["points_overrides"].items())
             click.echo(f"  {'':<9} on 2-D data, as in the authors' toy code: {changes}")

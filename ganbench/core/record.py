@@ -9,7 +9,7 @@ asks it before starting a run.
 from __future__ import annotations
 
 from .. import plugins, provenance
-from ..config import RunConfig, diff
+from ..config import RunConfig, diff, stored_config
 from ..data import Dataset, get_dataset_spec
 from ..errors import ConfigMismatch
 from ..rundir import RunDir
@@ -34,12 +34,12 @@ def refuse_scored(run_dir: RunDir) -> None:
         )
 
 
-def origins(variant: Variant, dataset: str) -> dict:
-    """Where the variant, its nets, losses, penalty and the dataset were registered:
-    "built-in", a plugin file's path, or "entry-point:NAME"."""
+def origins(variant: Variant, dataset: str, arch: str | None = None) -> dict:
+    """Where the variant, its nets (`arch`, default the variant's), losses, penalty and the
+    dataset were registered: "built-in", a plugin file's path, or "entry-point:NAME"."""
     out = {
         "variant": plugins.origin_of("variant", variant.name),
-        "arch": plugins.origin_of("arch", variant.arch),
+        "arch": plugins.origin_of("arch", arch or variant.arch),
         "d_loss": plugins.origin_of("loss", variant.d_loss.__name__),
         "g_loss": plugins.origin_of("loss", variant.g_loss.__name__),
         "dataset": plugins.origin_of("dataset", dataset.partition(":")[0]),
@@ -56,7 +56,7 @@ def config_record(cfg: RunConfig, variant: Variant, data: Dataset) -> dict:
         # every plugin loaded in the process that trained (source, file, sha256), and
         # which of this run's parts came from one
         "plugins": plugins.loaded(),
-        "origins": origins(variant, data.name),
+        "origins": origins(variant, data.name, cfg.arch),
         "dataset": dataset_record(data),
         "environment": provenance.environment(cfg.device),
     }
@@ -90,7 +90,7 @@ def existing_state(run_dir: RunDir, cfg: RunConfig) -> str:
     stored = run_dir.read_config()
     if stored is None:
         return "new"
-    if diff(stored.get("config", {}), cfg):
+    if diff(stored_config(stored), cfg):
         return "different"
     status = (run_dir.read_status() or {}).get("status")
     return "done" if status in FINISHED else "unfinished"
@@ -100,7 +100,7 @@ def refuse_different(run_dir: RunDir, cfg: RunConfig) -> None:
     """ConfigMismatch (exit 2) if the directory holds a run with another config, or one
     made with a plugin file that has changed since (or is not loaded now)."""
     stored = run_dir.read_config()
-    fields = diff(stored.get("config", {}), cfg) if stored is not None else []
+    fields = diff(stored_config(stored), cfg) if stored is not None else []
     if fields:
         raise ConfigMismatch(
             f"{run_dir.path} holds a run with a different config (differs in: {', '.join(fields)}); "

@@ -19,25 +19,38 @@ from torch import Tensor, nn
 from ..data import Dataset
 from ..rundir import atomic_write_bytes, private_tmp
 from ..seeding import eval_generator
+from ..spec import NOISES
 
 GRID_IMAGES = 64  # an 8x8 grid
 SCATTER_POINTS = 2500  # the 2-D protocol's sample count
+
+
+def draw_noise(kind: str, n: int, z_dim: int, generator: torch.Generator, device=None) -> Tensor:
+    """(n, z_dim) latent draws: "normal" N(0, I), or "uniform" U(-1, 1) (as Radford et al.'s and
+    PacGAN's Stacked MNIST code draw them: np.random.uniform(-1, 1), VEEGAN_experiment/model.py:193)."""
+    if kind == "normal":
+        return torch.randn(n, z_dim, generator=generator, device=device)
+    if kind == "uniform":
+        return torch.rand(n, z_dim, generator=generator, device=device).mul_(2).sub_(1)
+    raise ValueError(f"unknown noise {kind!r}; choose one of {', '.join(NOISES)}")
 
 
 @dataclass
 class Sampler:
     """A generator and its noise: `sample(n)` gives n samples on the CPU, G in eval mode.
 
-    Noise is N(0, I), drawn on the CPU and moved, so the samples for a given eval seed are
-    the same whatever device runs G. Without an explicit generator, every call draws from
-    a fresh evaluation stream (`seeding.eval_generator`): the same latent draws at every
-    evaluation, for every variant and seed, independent of the training stream.
+    Noise is `noise` (N(0, I) or U(-1, 1): the kind G was trained on), drawn on the CPU
+    and moved, so the samples for a given eval seed are the same whatever device runs G.
+    Without an explicit generator, every call draws from a fresh evaluation stream
+    (`seeding.eval_generator`): the same latent draws at every evaluation, for every
+    variant and seed, independent of the training stream.
     """
 
     g: nn.Module
     z_dim: int
     device: torch.device
     eval_seed: int = 0
+    noise: str = "normal"
 
     def eval_generator(self) -> torch.Generator:
         return eval_generator(self.eval_seed)
@@ -51,7 +64,7 @@ class Sampler:
             chunks = []
             for start in range(0, n, batch):
                 m = min(batch, n - start)
-                z = torch.randn(m, self.z_dim, generator=generator)
+                z = draw_noise(self.noise, m, self.z_dim, generator)
                 chunks.append(self.g(z.to(self.device)).float().cpu())
             return torch.cat(chunks)
         finally:

@@ -1,8 +1,22 @@
-"""The training step: nets, optimisers and one generator update with its critic updates.
+"""The training step: nets, optimisers and one iteration of critic and generator updates.
 
 `Trainer` knows nothing about files or variants' names: n_critic, the loss pair, the
-penalty and the normalisation all come in as data (a `Variant` and a resolved
-`RunConfig`). The step is written so a CUDA graph can capture it whole:
+penalty, the nets and the schedule all come in as data (a `Variant` and a resolved
+`RunConfig`). One iteration (`train_step`) is, by the config's fields:
+- alternating (default): n_critic D updates, each on a new real batch and new z; then
+  g_steps G updates. The first G update reuses the last critic batch's fake (its z and
+  its forward pass, as the PyTorch GAN examples do); each further one a new forward on
+  the same z (PacGAN's Stacked MNIST code runs g_optim twice on one feed_dict:
+  VEEGAN_experiment/model.py:191-212). With fresh_g_noise every G update draws new z
+  (Gulrajani et al.'s and Miyato et al.'s released code build G's loss on its own noise).
+- simultaneous: one real batch and one z; D's gradient of its loss and G's of its own,
+  both from the same (pre-step) parameters, then both optimisers step (the ALI/PacGAN
+  2-D algorithm, ali.algorithms.ali_algorithm used at 2DRing_GAN&PacGAN/pacgan_task.py:158).
+- packing m: D judges m samples concatenated (nets.packed_shape). As in PacGAN's code, a
+  step feeds D batch_size packed examples: batch_size * m real samples, and G runs m times
+  on batch_size z each (its BatchNorm statistics per run), the i-th run giving every
+  packed example's i-th slot (pacgan/bricks.py:62-67, VEEGAN_experiment/model.py:104-116).
+The step is written so a CUDA graph can capture it whole:
 - static shapes (the batch size never changes),
 - data indices and noise drawn on the device from the run's own generator,
 - no host synchronisation: losses are summed into a device tensor and read only every
@@ -20,13 +34,13 @@ import torch
 from torch import Tensor, nn
 
 from ..config import RunConfig
-from ..data import Dataset
-from ..nets import build_nets
-from ..seeding import Generators
+from ..data import Dataset, fixed_training_set
+from ..nets import build_nets, net_options
+from ..seeding import Generators, data_generator
 from ..spec import Variant
 from .cuda import order as autograd_order
 from .cuda.graph import GraphedStep
-from .samples import Sampler
+from .samples import Sampler, draw_noise
 
 
 def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], capturable: bool) -> torch.optim.Optimizer:
@@ -54,9 +68,11 @@ class Trainer:
     def __init__(self, cfg: RunConfig, variant: Variant, data: Dataset):
         if not cfg.is_resolved:
             raise ValueError("Trainer needs a resolved RunConfig (see config.resolve)")
-        self.cfg, self.variant, self.data = cfg, variant, data
         self.device = torch.device(cfg.device)
-        g, d = build_nets(variant.arch, cfg.z_dim, data.shape, variant.g_norm, variant.d_norm)
+        if cfg.train_size is not None:
+            data = fixed_training_set(data, cfg.train_size, data_generator(cfg.seed, self.device))
+        self.cfg, self.variant, self.data = cfg, variant, data
+        g, d = build_nets(cfg.arch, cfg.z_dim, data.shape, cfg.g_norm, cfg.d_norm, net_options(cfg))
         self.g: nn.Module = g.to(self.device)
         self.d: nn.Module = d.to(self.device)
         self.graphed = self.device.type == "cuda" and cfg.cuda_graph
@@ -76,7 +92,7 @@ class Trainer:
         self.step = 0  # generator steps done
         self._graph = self._new_graph()
         # What evaluators and samples.png see: G alone, fed from the evaluation stream.
-        self.sampler = Sampler(self.g, cfg.z_dim, self.device, cfg.eval_seed)
+        self.sampler = Sampler(self.g, cfg.z_dim, self.device, cfg.eval_seed, cfg.noise)
 
     def _new_graph(self) -> GraphedStep | None:
         if not self.graphed:
@@ -109,25 +125,57 @@ class Trainer:
 
     # --- the step ------------------------------------------------------------------
     def _noise(self) -> Tensor:
-        return torch.randn(self.cfg.batch_size, self.cfg.z_dim, generator=self.gens.train, device=self.device)
+        """z for one batch: (batch_size * pack, z_dim)."""
+        cfg = self.cfg
+        return draw_noise(cfg.noise, cfg.batch_size * cfg.pack, cfg.z_dim, self.gens.train, self.device)
+
+    def _real(self) -> Tensor:
+        """One real batch as D sees it: (B, *shape), packed (B, m * shape[0], ...)."""
+        cfg = self.cfg
+        real = self.data.sample(cfg.batch_size * cfg.pack, self.gens.train)  # (B*m, *shape)
+        return real if cfg.pack == 1 else torch.cat(real.chunk(cfg.pack), dim=1)
+
+    def _fake(self, z: Tensor) -> Tensor:
+        """G(z) as D sees it: (B, *shape), or m runs of G on B z each, packed."""
+        if self.cfg.pack == 1:
+            return self.g(z)
+        return torch.cat([self.g(part) for part in z.chunk(self.cfg.pack)], dim=1)
+
+    def _d_loss(self, real: Tensor, fake: Tensor, through_g: bool = False) -> tuple[Tensor, Tensor | None, Tensor]:
+        """(D's loss with its penalty, the penalty or None, D's scores of `fake`). D scores
+        the real batch first, then the fake one (the order fixes BatchNorm's running
+        statistics and spectral norm's power iterations). `through_g` keeps the fake
+        scores' graph into G (the simultaneous step's G loss uses them)."""
+        d_real = self.d(real)
+        d_fake = self.d(fake if through_g else fake.detach())
+        d_loss = self.variant.d_loss(d_real, d_fake)
+        if self.penalty is None:
+            return d_loss, None, d_fake
+        pen = self.penalty(self.d, real, fake, generator=self.gens.train, weight=self.cfg.penalty_weight)
+        return d_loss + pen, pen, d_fake
 
     def train_step(self) -> None:
-        """n_critic discriminator updates, then one generator update. No host sync."""
-        cfg, gen = self.cfg, self.gens.train
+        """One iteration: alternating or simultaneous updates (module docstring). No host sync."""
+        if self.cfg.simultaneous:
+            self._simultaneous_step()
+        else:
+            self._alternating_step()
+
+    def _alternating_step(self) -> None:
+        cfg = self.cfg
         d_total = torch.zeros((), device=self.device)
         pen_total = torch.zeros((), device=self.device)
-        fake = None
+        fake = z = None
         for i in range(cfg.n_critic):
-            real = self.data.sample(cfg.batch_size, gen)  # (B, *shape)
-            last = i == cfg.n_critic - 1
-            # The last critic step keeps G's graph: the generator update reuses this fake
-            # batch (as the PyTorch GAN examples do), saving one generator forward pass.
-            with torch.set_grad_enabled(last):
-                fake = self.g(self._noise())  # (B, *shape)
-            d_loss = self.variant.d_loss(self.d(real), self.d(fake.detach()))
-            if self.penalty is not None:
-                pen = self.penalty(self.d, real, fake, generator=gen, weight=cfg.penalty_weight)
-                d_loss = d_loss + pen
+            real = self._real()  # (B, *shape)
+            # The last critic step keeps G's graph unless the G step draws its own z: the
+            # generator update reuses this fake batch, saving one generator forward pass.
+            keep = i == cfg.n_critic - 1 and not cfg.fresh_g_noise
+            z = self._noise()
+            with torch.set_grad_enabled(keep):
+                fake = self._fake(z)  # (B, *shape)
+            d_loss, pen, _ = self._d_loss(real, fake)
+            if pen is not None:
                 pen_total = pen_total + pen.detach()
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -136,15 +184,39 @@ class Trainer:
 
         self.d.requires_grad_(False)  # G's update needs no gradients for D's weights
         try:
-            g_loss = self.variant.g_loss(self.d(fake))
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.opt_g.step()
+            g_total = None
+            for j in range(cfg.g_steps):
+                if cfg.fresh_g_noise:
+                    fake = self._fake(self._noise())
+                elif j > 0:
+                    fake = self._fake(z)  # the same z, through the updated G
+                g_loss = self.variant.g_loss(self.d(fake))
+                self.opt_g.zero_grad(set_to_none=True)
+                g_loss.backward()
+                self.opt_g.step()
+                g_total = g_loss.detach() if g_total is None else g_total + g_loss.detach()
         finally:  # a failed graph capture must not leave D frozen
             self.d.requires_grad_(True)
-
-        step_losses = torch.stack([d_total / cfg.n_critic, g_loss.detach(), pen_total / cfg.n_critic])
+        g_mean = g_total if cfg.g_steps == 1 else g_total / cfg.g_steps
+        step_losses = torch.stack([d_total / cfg.n_critic, g_mean, pen_total / cfg.n_critic])
         self.sums.add_(step_losses)
+
+    def _simultaneous_step(self) -> None:
+        """D and G each take the gradient of their own loss on one batch, from the same
+        parameters, then both step: D's gradients hold nothing of G's loss (each backward
+        goes into its own net's parameters only)."""
+        real, fake = self._real(), self._fake(self._noise())  # (B, *shape) each
+        d_loss, pen, d_fake = self._d_loss(real, fake, through_g=True)  # one D pass on fake serves both losses
+        g_loss = self.variant.g_loss(d_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=True)
+        d_params, g_params = list(self.d.parameters()), list(self.g.parameters())
+        d_loss.backward(inputs=d_params, retain_graph=True)
+        g_loss.backward(inputs=g_params)
+        self.opt_d.step()
+        self.opt_g.step()
+        pen_value = pen.detach() if pen is not None else torch.zeros((), device=self.device)
+        self.sums.add_(torch.stack([d_loss.detach(), g_loss.detach(), pen_value]))
 
     def run_steps(self, n: int) -> None:
         if self._graph is not None:

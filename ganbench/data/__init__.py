@@ -11,6 +11,7 @@ Names with a colon (`folder:PATH`) are resolved by the spec registered for their
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,6 +88,24 @@ class Dataset:
             return self.sampler(n, generator)
         idx = torch.randint(len(self.train), (n,), generator=generator, device=self.device)
         return self.train[idx]
+
+
+def fixed_training_set(data: Dataset, n: int, generator: torch.Generator) -> Dataset:
+    """A generated dataset made finite: n points drawn once from `generator` (the run's
+    own stream, seeding.data_generator), which batches are then drawn from, with
+    replacement, like any stored training split. PacGAN's 2-D experiments train on
+    100,000 points drawn once (2DRing_GAN&PacGAN/config.py "num_sample"; datasets.py:70).
+    Their loop goes over those points in shuffled epochs (fuel's ShuffledScheme,
+    streams.py:31); drawing with replacement sees each point as often on average, with
+    static shapes and no host sync."""
+    if data.sampler is None:
+        raise UsageError(f"train-size applies to generated datasets; {data.name} has its own training set")
+    return dataclasses.replace(
+        data,
+        train=data.sampler(n, generator),  # (n, *shape) on the device
+        sampler=None,
+        source=f"{n:,} points drawn once from the run's seed ({data.source})",
+    )
 
 
 @dataclass(frozen=True)

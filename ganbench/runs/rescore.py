@@ -13,7 +13,7 @@ from ..core.record import is_scored
 from ..core.samples import Sampler
 from ..data import load_dataset
 from ..errors import RunError
-from ..nets import build_generator
+from ..nets import build_generator, net_options
 from ..rundir import RunDir
 from .plan import get_variant
 
@@ -25,7 +25,8 @@ def load_run_config(run: RunDir) -> RunConfig:
     if is_scored(record):
         raise RunError(f"{run.path} holds a record of `ganbench score` (made elsewhere), not a ganbench run")
     try:
-        cfg = RunConfig.from_dict(record["config"])
+        variant_record = record.get("variant") if isinstance(record.get("variant"), dict) else None
+        cfg = RunConfig.from_dict(record["config"], variant_record)
     except (TypeError, ValueError) as exc:
         raise RunError(f"{run.config_path} does not hold a ganbench config ({exc})") from exc
     if not cfg.is_resolved:
@@ -45,7 +46,7 @@ def evaluate_run_dir(path: Path, evaluator, *, device: str, data_root=None, eval
     run = RunDir.at(path)
     cfg = load_run_config(run)
     cfg = dataclasses.replace(cfg, device=device, eval_samples=eval_samples or cfg.eval_samples)
-    variant = get_variant(cfg.variant)
+    get_variant(cfg.variant)  # its plugin must be loaded
     # Scoring reads only the reference split; a one-item training split keeps Stacked
     # MNIST's 1.2 GB of training images out of memory.
     data = load_dataset(cfg.dataset, data_root, cfg.device, limit=1, image_size=cfg.image_size)
@@ -56,7 +57,7 @@ def evaluate_run_dir(path: Path, evaluator, *, device: str, data_root=None, eval
             f"{run.path}: the dataset's reference is no longer the one this run was scored against "
             f"(then: {trained_on}; now: {data.reference_split}); restore the data, or train again"
         )
-    g = build_generator(variant.arch, cfg.z_dim, data.shape, variant.g_norm, variant.d_norm).to(cfg.device)
+    g = build_generator(cfg.arch, cfg.z_dim, data.shape, cfg.g_norm, cfg.d_norm, net_options(cfg)).to(cfg.device)
     try:
         g.load_state_dict(torch.load(run.path / "generator.pt", map_location=cfg.device, weights_only=True))
     except Exception as exc:  # truncated file, another architecture, ...
@@ -64,7 +65,7 @@ def evaluate_run_dir(path: Path, evaluator, *, device: str, data_root=None, eval
     step = run_step(run, cfg)
     run.lock()  # refuses while a training process holds the run
     try:
-        record = evaluator(Sampler(g, cfg.z_dim, torch.device(cfg.device), cfg.eval_seed), data, cfg)
+        record = evaluator(Sampler(g, cfg.z_dim, torch.device(cfg.device), cfg.eval_seed, cfg.noise), data, cfg)
         run.append_metrics({"type": "eval", "step": step, **record})
     finally:
         run.unlock()

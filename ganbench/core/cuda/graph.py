@@ -24,9 +24,10 @@ buffers (`nn.Module.load_state_dict` copies into them, fine), the optimisers' st
 when it loads a checkpoint; the next steps warm up and capture again), the device-side
 loss sums (only ever updated in place) and the dataset tensor.
 
-Limits of the captured step: its Python control flow is frozen at capture (n_critic, the
-penalty branch); it must not synchronise with the host (`.item()`, printing a tensor,
-data-dependent shapes); shapes are static (one batch size).
+Limits of the captured step: its Python control flow is frozen at capture (n_critic,
+g_steps, pack, simultaneous or alternating, the penalty branch); it must not synchronise
+with the host (`.item()`, printing a tensor, data-dependent shapes); shapes are static
+(one batch size).
 
 If capture fails (a step that breaks one of these rules, an op with no capture support),
 the run goes on eagerly and says why (`mode` / `reason`, written to status.json by the
