@@ -52,14 +52,18 @@ def test_wide_ranges_and_log_scales_hold_over_many_draws():
     assert 0 <= beta1.min() and beta1.max() <= 1 and abs(beta1.mean() - 0.5) < 0.03
     assert {d["n_critic"] for d in draws} == {1, 2, 3, 4, 5}
     assert all(d["beta2"] == 0.999 for d in draws)
+    assert {d["d_norm"] for d in draws} == {"batch", "none"}
     # penalty_weight is the WGAN-GP table's only: no other variant samples it
     assert "penalty_weight" not in spaces.sample(wide, "dcgan", "grid25", 1)
+    assert {spaces.sample(wide, "hinge", "grid25", k)["d_norm"] for k in range(1, 20)} == {"spectral"}
 
 
 def test_narrow_space_fixes_beta1_and_critic_steps():
     narrow = spaces.load_space("lucic-narrow")
     draws = [spaces.sample(narrow, "wgan-gp", "ring8", k) for k in range(1, 501)]
     assert {d["beta1"] for d in draws} == {0.5} and {d["n_critic"] for d in draws} == {1}
+    assert {d["d_norm"] for d in draws} == {"none"}  # params.py: "clearly False is better"
+    assert {spaces.sample(narrow, "lsgan", "ring8", k)["d_norm"] for k in range(1, 50)} == {"batch", "none"}
     lr = np.log10([d["lr"] for d in draws])
     assert -4 <= lr.min() and lr.max() <= -3
     lam = np.log10([d["penalty_weight"] for d in draws])
@@ -75,6 +79,7 @@ def test_sampled_values_become_the_trials_config_and_every_variant_gets_the_same
     for t in trials:
         assert t.cfg.lr_d == t.cfg.lr_g == t.values["lr"]
         assert t.cfg.betas == (t.values["beta1"], 0.999) and t.cfg.n_critic == t.values["n_critic"]
+        assert t.cfg.d_norm == t.values["d_norm"]
         assert t.run_dir.path == tmp_path / "trials" / f"t{t.index:03d}" / t.cfg.dataset / t.cfg.variant / "seed0"
     gp = [t for t in trials if t.cfg.variant == "wgan-gp"]
     assert all(t.cfg.penalty_weight == t.values["penalty_weight"] for t in gp)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import RunConfig
+from ..config import TUPLE_FIELDS, RunConfig
 from ..errors import UsageError
 
 SPACES_DIR = Path(__file__).resolve().parent.parent / "spaces"
@@ -152,9 +152,8 @@ def _params(path: Path, table: str, items) -> dict[str, Param]:
     for name, spec in items.items():
         where = f"space {path}: {table}.{name}"
         if name not in allowed:
-            hint = " (d_norm needs issue 20's RunConfig.d_norm)" if name == "d_norm" else ""
             raise UsageError(
-                f"{where}: not a parameter a sweep can set{hint}; choose from {', '.join(sorted(allowed))}"
+                f"{where}: not a parameter a sweep can set; choose from {', '.join(sorted(allowed))}"
             )
         out[name] = _param(where, name, spec)
     if "lr" in out and ({"lr_d", "lr_g"} & set(out)):
@@ -203,6 +202,7 @@ def to_fields(values: dict, betas: tuple[float, float]) -> dict:
         fields["lr_d"] = fields["lr_g"] = values["lr"]
     if "beta1" in values or "beta2" in values:
         fields["betas"] = (float(values.get("beta1", betas[0])), float(values.get("beta2", betas[1])))
-    if isinstance(fields.get("betas"), list):
-        fields["betas"] = tuple(fields["betas"])
+    for key in TUPLE_FIELDS:  # a space file writes them as lists
+        if isinstance(fields.get(key), list):
+            fields[key] = tuple(fields[key])
     return fields
