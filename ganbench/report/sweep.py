@@ -12,7 +12,6 @@ them, as a diverged model's FID does in the paper.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import DATASETS, get_dataset_spec
-from ..rundir import RunDir, read_json, read_jsonl
+from ..rundir import RunDir, atomic_write_bytes, atomic_write_json, read_json, read_jsonl
 from ..runs.plan import registered_variants
 from ..runs.sweep import BEST, REPORT, TRIAL_RECORD, TRIALS
 from .results import number, run_row
@@ -258,7 +257,7 @@ def _write_table(df: pd.DataFrame, path: Path) -> list[Path]:
         (".json", df.to_json(orient="records", indent=2, force_ascii=False)),
     ):
         p = path.with_suffix(suffix)
-        p.write_text(text + ("\n" if not text.endswith("\n") else ""))
+        atomic_write_bytes(p, (text + ("\n" if not text.endswith("\n") else "")).encode())  # shards may race
         written.append(p)
     return written
 
@@ -300,8 +299,7 @@ def write_report(root: Path, metric: str | None = None, select: str = "final") -
                 {v: c for (d, v), c in curves.items() if d == ds}, ds, m, higher_is_better(m), report / f"budget_{ds}"
             )
             written += plots.score_strips(scores[scores.dataset == ds], ds, m, report / f"scores_{ds}")
-    (report / "selection.json").write_text(
-        json.dumps({"select": select, "metric": metric_of, "floor": "worst scored trial of the dataset"}, indent=2)
-        + "\n"
+    atomic_write_json(
+        report / "selection.json", {"select": select, "metric": metric_of, "floor": "worst scored trial of the dataset"}
     )
     return {"scores": scores, "tables": tables, "written": written}

@@ -152,9 +152,7 @@ def _params(path: Path, table: str, items) -> dict[str, Param]:
     for name, spec in items.items():
         where = f"space {path}: {table}.{name}"
         if name not in allowed:
-            raise UsageError(
-                f"{where}: not a parameter a sweep can set; choose from {', '.join(sorted(allowed))}"
-            )
+            raise UsageError(f"{where}: not a parameter a sweep can set; choose from {', '.join(sorted(allowed))}")
         out[name] = _param(where, name, spec)
     if "lr" in out and ({"lr_d", "lr_g"} & set(out)):
         raise UsageError(f"space {path}: [{table}] sets lr and lr_d/lr_g; lr already sets both")
