@@ -49,16 +49,17 @@ def _train_task(cfg: RunConfig, options: RunOptions) -> tuple[str, str, bool]:
     from ..core.record import existing_state
     from .one import run_one
 
-    plugin_loader.load_all(options.plugins)
-    resumed = existing_state(run_dir_of(cfg, options), cfg) == "unfinished"
+    resumed = False
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
+            plugin_loader.load_all(options.plugins)  # as a job process does (jobs.py)
+            resumed = existing_state(run_dir_of(cfg, options), cfg) == "unfinished"
             outcome = run_one(cfg, options)
             return outcome.status, outcome.message, resumed
-        except RunLocked:
+        except RunLocked as exc:
             if time.monotonic() >= deadline:
-                raise
+                return "failed", str(exc), resumed
             time.sleep(1.0)
         except Exception as exc:  # the run's own error: its "failed" outcome (one.failed_outcome), no retry
             return "failed", str(exc) if isinstance(exc, GanbenchError) else f"{type(exc).__name__}: {exc}", resumed
