@@ -49,11 +49,14 @@ def _train_task(cfg: RunConfig, options: RunOptions) -> tuple[str, str, bool]:
     from ..core.record import existing_state
     from .one import run_one
 
+    try:
+        plugin_loader.load_all(options.plugins)  # as a job process does (jobs.py)
+    except plugin_loader.PluginError as exc:
+        return "failed", str(exc), False
     resumed = False
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
-            plugin_loader.load_all(options.plugins)  # as a job process does (jobs.py)
             resumed = existing_state(run_dir_of(cfg, options), cfg) == "unfinished"
             outcome = run_one(cfg, options)
             return outcome.status, outcome.message, resumed
