@@ -271,3 +271,6 @@ def test_sweep_tensorboard_writes_each_trials_event_files(tmp_path):
     assert result.exit_code == 0, result.output
     for k in (1, 2):
         assert list((tmp_path / "trials" / f"t{k:03d}" / "ring8" / "lsgan" / "seed0" / "tb").glob("events.*"))
+    # 20 steps: no trial has a reverse_kl (no sample near a mode), so there is no best, and the report says so
+    (best,) = json.loads((tmp_path / "report" / "best.json").read_text())
+    assert best["variant"] == "lsgan" and best["trials"] == best["unscored"] == 2 and "best trial" not in best

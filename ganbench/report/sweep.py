@@ -139,7 +139,7 @@ def best_trials(scores: pd.DataFrame) -> pd.DataFrame:
     for (_, _), sub in scored.groupby(["dataset", "variant"], sort=False):
         higher = higher_is_better(sub["metric"].iloc[0])
         picks.append(sub.sort_values(["score", "trial"], ascending=[not higher, True], kind="stable").iloc[0])
-    return pd.DataFrame(picks).reset_index(drop=True)
+    return pd.DataFrame(picks, columns=scores.columns).reset_index(drop=True)
 
 
 def rerun_scores(root: Path, metric_of: dict[str, str], select: str) -> pd.DataFrame:
