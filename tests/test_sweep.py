@@ -274,3 +274,20 @@ def test_sweep_tensorboard_writes_each_trials_event_files(tmp_path):
     # 20 steps: no trial has a reverse_kl (no sample near a mode), so there is no best, and the report says so
     (best,) = json.loads((tmp_path / "report" / "best.json").read_text())
     assert best["variant"] == "lsgan" and best["trials"] == best["unscored"] == 2 and "best trial" not in best
+
+
+def test_sweep_shards_train_their_trials_then_their_part_of_the_reruns(tmp_path):
+    args = ["sweep", "dcgan", "lsgan", "--dataset", "ring8", "--trials", "1", "--seeds", "1", "--metric", "modes"]
+    args += ["--out", tmp_path, *FAST]
+    first = invoke(*args, "--shard", "0/2")
+    assert first.exit_code == 0, first.output
+    assert "1 trial(s) not finished" in first.output and not (tmp_path / "best").exists()
+    second = invoke(*args, "--shard", "1/2")  # every trial done now: its half of the reruns
+    assert second.exit_code == 0, second.output
+    again = invoke(*args, "--shard", "0/2")  # the other half
+    assert again.exit_code == 0, again.output
+    trials = sorted(p.parent.parent.name for p in tmp_path.glob("trials/t001/ring8/*/seed0/generator.pt"))
+    reruns = sorted(p.parent.parent.name for p in tmp_path.glob("best/ring8/*/seed1/generator.pt"))
+    assert trials == reruns == ["dcgan", "lsgan"]
+    whole = invoke(*args)
+    assert whole.exit_code == 0 and "4 runs: 4 skipped" in whole.output
