@@ -210,6 +210,10 @@ def test_a_sweep_trains_every_trial_as_a_run_directory_and_reruns_each_best(smal
             assert run.read_status()["status"] in ("done", "diverged")
             assert config["lr_d"] == record["values"]["lr"] and config["n_critic"] == record["values"]["n_critic"]
     scores = report.trial_scores(out)
+    assert len(scores) == 6 and set(scores.metric) == {"reverse_kl"}
+    # an unscored trial enters the budget curves at the dataset's worst score (reverse_kl: the highest)
+    assert (scores[scores.score.isna()].floored == scores.score.max()).all()
+    assert (scores[scores.score.notna()].floored == scores[scores.score.notna()].score).all()
     best = report.best_trials(scores)
     for row in best.itertuples():
         picked = RunDir.at(row.run_dir).read_config()["config"]
@@ -291,3 +295,19 @@ def test_sweep_shards_train_their_trials_then_their_part_of_the_reruns(tmp_path)
     assert trials == reruns == ["dcgan", "lsgan"]
     whole = invoke(*args)
     assert whole.exit_code == 0 and "4 runs: 4 skipped" in whole.output
+
+
+def test_a_trials_score_final_or_best_checkpoint_from_its_eval_records():
+    records = [
+        {"type": "train", "step": 500, "d_loss": 1.0},
+        {"type": "eval", "step": 500, "reverse_kl": 0.4, "modes": 6},
+        {"type": "eval", "step": 1000, "reverse_kl": None, "modes": 8},
+        {"type": "eval", "step": 2000, "reverse_kl": 0.9, "modes": 7},
+    ]
+    assert report._score(records, "reverse_kl", "final", "done", 2000) == 0.9
+    assert report._score(records, "reverse_kl", "best-checkpoint", "done", 2000) == 0.4  # lower is better
+    assert report._score(records, "modes", "best-checkpoint", "done", 2000) == 8  # higher is better
+    # diverged: no final score, but its evaluations before diverging are checkpoints it reached
+    assert report._score(records[:3], "modes", "final", "diverged", 2000) is None
+    assert report._score(records[:3], "modes", "best-checkpoint", "diverged", 2000) == 8
+    assert report._score(records[:1], "modes", "best-checkpoint", "failed", 2000) is None
