@@ -117,4 +117,4 @@ def main() -> None:
     cli()
 
 
-from . import check, evaluate, figures, inspect, run, score  # noqa: E402,F401,I001  (register the commands)
+from . import check, evaluate, figures, inspect, run, score, sweep  # noqa: E402,F401,I001  (register the commands)

@@ -64,6 +64,13 @@ def require_runs(out: Path):
         raise RunError(f"{out} does not exist; train something first with `ganbench run`")
     runs = collect(out, warn=echo_err)  # a damaged run still gives a row; say which and why
     if runs.empty:
+        from ..runs.sweep import is_sweep
+
+        if is_sweep(out):
+            raise RunError(
+                f"{out} is a sweep with no reruns of its best configurations yet (see {out}/report, "
+                f"or pass --out {out}/trials/t001 for one trial's runs)"
+            )
         raise RunError(f"no run directories under {out}")
     return runs
 
@@ -96,3 +103,91 @@ def flatten(values) -> list:
     for v in values or ():
         out.extend(v if isinstance(v, list) else [v])
     return list(dict.fromkeys(out))
+
+
+class Shard(click.ParamType):
+    """--shard I/N: the I-th of N parts of the plan (0 <= I < N)."""
+
+    name = "I/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        i, sep, n = str(value).partition("/")
+        try:
+            i, n = int(i), int(n)
+        except ValueError:
+            self.fail(f"{value!r} is not I/N (for example 0/4)", param, ctx)
+        if not sep or n < 1 or not 0 <= i < n:
+            self.fail(f"{value!r}: need 0 <= I < N, as in 0/4 ... 3/4", param, ctx)
+        return (i, n)
+
+
+def backend_options(f):
+    """--backend local|ray, --ray-address, --cpus-per-run, --gpus-per-run, --shard."""
+    options = [
+        click.option(
+            "--backend",
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            help="local: this machine's jobs (--jobs); ray: one Ray task per run (pip install 'ganbench[ray]'; "
+            "see docs/sweeps.md).",
+        ),
+        click.option(
+            "--ray-address",
+            default=None,
+            help="--backend ray: 'auto' or HOST:PORT of a running cluster (ray start --head); "
+            "default: start a local one.",
+        ),
+        click.option(
+            "--cpus-per-run",
+            type=click.FloatRange(min=0, min_open=True),
+            default=1,
+            show_default=True,
+            help="--backend ray: CPUs each run's task reserves.",
+        ),
+        click.option(
+            "--gpus-per-run",
+            type=click.FloatRange(min=0),
+            default=0,
+            show_default=True,
+            help="--backend ray: GPUs each run's task reserves; a fraction (0.125) packs runs onto one GPU.",
+        ),
+        click.option(
+            "--shard",
+            type=Shard(),
+            default=None,
+            help="Train only part I of N of the plan (0-based): N commands with 0/N .. N-1/N cover it "
+            "exactly once (a SLURM array: --shard $SLURM_ARRAY_TASK_ID/N).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def check_backend(backend: str, ray_address, jobs: int = 1, streams: int = 1) -> None:
+    """One-line refusals of options that do not go together, before any work."""
+    if backend == "local" and ray_address:
+        raise click.UsageError("--ray-address needs --backend ray")
+    if backend == "ray":
+        if jobs > 1 or streams > 1:
+            raise click.UsageError("--jobs and --streams are --backend local's; Ray runs one task per run")
+        from ..runs.ray_backend import require_ray
+
+        require_ray()
+
+
+def run_on_backend(configs, options, backend: str, ray_address, cpus_per_run, gpus_per_run, outs=None, **local):
+    """The suite's outcomes, trained by `backend` (local: schedule.run_suite with `local`'s
+    jobs/streams; ray: runs/ray_backend.run_suite_ray)."""
+    if backend == "ray":
+        from ..runs.ray_backend import run_suite_ray
+
+        return run_suite_ray(
+            configs, options, outs=outs, address=ray_address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run
+        )
+    from ..runs.schedule import run_suite
+
+    return run_suite(configs, options, outs=outs, **local)

@@ -14,8 +14,7 @@ from ..metrics.evaluate import make_evaluator
 from ..report.results import collect
 from ..report.tables import render
 from ..runs.one import run_one
-from ..runs.plan import get_variant, plan, registered_variants
-from ..runs.schedule import run_suite
+from ..runs.plan import get_variant, plan, registered_variants, take_shard
 from . import cli
 from .metric_options import eval_settings, metric_options
 from .options import (
@@ -23,9 +22,12 @@ from .options import (
     DEVICE_OPTION,
     TENSORBOARD_OPTION,
     CommaList,
+    backend_options,
+    check_backend,
     count,
     echo_err,
     flatten,
+    run_on_backend,
     tensorboard_observers,
 )
 
@@ -121,6 +123,7 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @click.option("--overwrite", is_flag=True, help="Delete and redo runs whose directory already exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @TENSORBOARD_OPTION
+@backend_options
 @metric_options
 def run_cmd(
     variants,
@@ -138,6 +141,11 @@ def run_cmd(
     overwrite,
     no_progress,
     tensorboard,
+    backend,
+    ray_address,
+    cpus_per_run,
+    gpus_per_run,
+    shard,
     inception,
     inception_weights,
     reference_samples,
@@ -159,6 +167,7 @@ def run_cmd(
         raise UsageError(f"name at least one variant ({', '.join(registered_variants())}) or pass --all")
     if resume and overwrite:
         raise UsageError("--resume and --overwrite contradict each other")
+    check_backend(backend, ray_address, jobs, streams)
     observers = tensorboard_observers(tensorboard)  # without the package: one line, before any work
     names = registered_variants() if all_variants else list(dict.fromkeys(variants))
     for name in names:
@@ -186,16 +195,24 @@ def run_cmd(
         echo=echo_err,
         observers=observers,
     )
-    if len(suite.configs) == 1:
+    configs = take_shard(suite.configs, shard)
+    if shard is not None:
+        echo_err(f"shard {shard[0]}/{shard[1]}: {len(configs)} of the plan's {len(suite.configs)} runs")
+        if not configs:
+            return
+    if len(configs) == 1 and shard is None and backend == "local":
         # One run: its error, if any, is the command's error.
-        outcome = run_one(suite.configs[0], options)
+        outcome = run_one(configs[0], options)
         click.echo(f"{outcome.run_dir.path}: {outcome.status}{': ' + outcome.message if outcome.message else ''}")
         return
     if streams > 1 and not run_device.startswith("cuda"):
         echo_err(
             f"note: --streams {streams} on a CPU: the runs take turns, with no speed-up (their results do not change)"
         )
-    outcomes = run_suite(suite.configs, options.replace(resume=resume or all_variants), jobs=jobs, streams=streams)
+    options = options.replace(resume=resume or all_variants)
+    outcomes = run_on_backend(
+        configs, options, backend, ray_address, cpus_per_run, gpus_per_run, jobs=jobs, streams=streams
+    )
     _print_comparison(out, outcomes)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
     click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))

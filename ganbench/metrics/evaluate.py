@@ -37,6 +37,7 @@ from .reference_cache import classifier_reference_stats
 
 CLASS_KEYS = ("modes", "kl_uniform", "mnist_is", "mnist_fid", *PRDC_KEYS)
 MIN_FID_IMAGES = 2  # a covariance needs two samples on each side
+WARM_IMAGES = 64  # Evaluator.warm: enough for every metric's neighbourhoods (k = 5)
 # Datasets scored with the MNIST classifier; the value is how many channels hold a digit.
 CLASS_METRIC_DATASETS = {"mnist": 1, "stacked-mnist": 3}
 # Inception on a CPU runs at about 7 images/s: a 10,000-image reference takes ~25 minutes.
@@ -80,6 +81,23 @@ class Evaluator:
         """A UsageError, before any training, when this run's evaluation could score nothing
         (the training loop calls it once the data is loaded)."""
         refuse_unscorable(data, cfg, self.settings)
+
+    def warm(self, data: Dataset, cfg) -> None:
+        """Write the reference caches the first evaluation of `cfg` would write (classifier
+        statistics, Inception features of the reference split), so that runs fanned out at
+        once (--backend ray) read them instead of each computing them. The caches are not
+        keyed by device, as when the first of several runs writes them; where `cfg.device`
+        is not usable in this process (a CPU-only Ray head) nothing is warmed."""
+        if data.kind != "images" or (cfg.device.startswith("cuda") and not torch.cuda.is_available()):
+            return
+        channels = CLASS_METRIC_DATASETS.get(data.name)
+        if channels:
+            classifier_reference_stats(data, self.settings.cache, cfg.device)
+        reference = _reference(data, self.settings)  # uint8, as generated images are scored
+        if self.settings.inception_on(cfg.device) and len(reference) > WARM_IMAGES:
+            # A few reference images scored against the reference: torch-fidelity caches the
+            # reference's features and radii under the name every run uses.
+            _inception_part(reference[:WARM_IMAGES], data, cfg, self.settings)
 
 
 class ByDataset:

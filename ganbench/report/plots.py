@@ -189,3 +189,41 @@ def class_histograms(counts: dict, dataset: str, path, pdf: bool = False) -> lis
     fig.suptitle(f"{dataset}: classes of generated samples (dashed: uniform)", fontsize=11, y=1.02)
     fig.tight_layout()
     return _finish(fig, path, pdf)
+
+
+# --- sweeps ----------------------------------------------------------------------------
+def budget_curves(curves: dict, dataset: str, metric: str, higher: bool, path, pdf: bool = False) -> list:
+    """Expected best score against the number of trials, one line per variant, with the
+    bootstrap band (report/sweep.budget_curve), as in Lucic et al. 2018."""
+    colours = _colours(curves)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for variant, c in curves.items():
+        ax.plot(c["n"], c["expected"], color=colours[variant], label=variant)
+        ax.fill_between(c["n"], c["lo"], c["hi"], color=colours[variant], alpha=0.15, linewidth=0)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("trials (n)")
+    ax.set_ylabel(f"expected best {metric} ({'higher' if higher else 'lower'} is better)")
+    ax.set_title(f"{dataset}: best of n trials, 95% bootstrap band")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _finish(fig, path, pdf)
+
+
+def score_strips(scores: pd.DataFrame, dataset: str, metric: str, path, pdf: bool = False) -> list:
+    """Every trial's score per variant (unscored trials are left out and counted in the label)."""
+    variants = list(dict.fromkeys(scores["variant"]))
+    colours = _colours(variants)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    labels = []
+    for x, variant in enumerate(variants):
+        sub = scores[scores.variant == variant]
+        s = sub["score"].dropna().astype(float).to_numpy()
+        jitter = np.random.default_rng(x).uniform(-0.15, 0.15, size=len(s))
+        ax.scatter(x + jitter, s, s=12, color=colours[variant], alpha=0.8)
+        missing = int(sub["score"].isna().sum())
+        labels.append(f"{variant}" + (f"\n({missing} unscored)" if missing else ""))
+    ax.set_xticks(range(len(variants)), labels, fontsize=8)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{dataset}: score of every trial")
+    ax.grid(alpha=0.3, axis="y")
+    return _finish(fig, path, pdf)

@@ -26,16 +26,21 @@ from ..core.record import is_scored
 from ..data import DATASETS
 from ..rundir import RunDir
 from ..runs.plan import registered_variants
+from ..runs.sweep import BEST, is_sweep
 
 ID_COLUMNS = ["dataset", "variant", "seed"]
 RUN_COLUMNS = ["status", "step", "steps", "reason", "d_loss", "g_loss", "wall_time_s", "steps_per_s"]
 
 
 def find_run_dirs(out: str | Path) -> list[Path]:
-    """Every run directory (one holding config.json) below `out`, sorted."""
+    """Every run directory (one holding config.json) below `out`, sorted. In a sweep's folder
+    (runs/sweep.py): the reruns of each variant's best configuration, <out>/best/, the
+    sweep's tuned comparison (its trials are in <out>/trials/t<k>/, each a run folder)."""
     out = Path(out)
     if (out / "config.json").exists():
         return [out]
+    if is_sweep(out):
+        out = out / BEST
     return sorted(p.parent for p in out.glob("*/*/seed*/config.json"))
 
 

@@ -37,6 +37,7 @@ import contextlib
 import os
 import sys
 from multiprocessing.connection import wait
+from pathlib import Path
 
 from ..config import RunConfig, RunOptions
 from .one import Outcome, run_dir_of
@@ -73,7 +74,7 @@ class _Worker:
         self.proc = ctx.Process(target=_serve, args=(child_end, gpu, plugins), name=f"ganbench-job{slot + 1}")
         self.proc.start()
         child_end.close()  # the child holds the only other end: EOF here when it dies
-        self.tasks: dict[int, RunConfig] = {}  # runs it is training, by their index
+        self.tasks: dict[int, tuple[RunConfig, RunOptions]] = {}  # runs it is training, by their index
         self.retiring = False  # takes no more runs; stopped once its runs end
 
     def stop(self, timeout: float = 10) -> None:
@@ -152,12 +153,13 @@ class ProcessSlot:
     def busy(self) -> bool:
         return self.worker is not None and bool(self.worker.tasks)
 
-    def start(self, i: int, cfg: RunConfig) -> str:
+    def start(self, i: int, cfg: RunConfig, out: Path) -> str:
         if self.worker is None:
             self.worker = _Worker(self.ctx, self.slot, self.gpu, self.options.plugins)
         w = self.worker
-        w.conn.send((i, cfg, self.options, self.streams > 1))
-        w.tasks[i] = cfg
+        options = self.options.replace(out=out)
+        w.conn.send((i, cfg, options, self.streams > 1))
+        w.tasks[i] = (cfg, options)
         w.retiring = self.fresh_per_run and len(w.tasks) >= self.streams
         return f"job {self.slot + 1}" + (f", GPU {self.gpu}" if self.gpu is not None else "")
 
@@ -179,12 +181,12 @@ class ProcessSlot:
             w.conn.close()
             self.worker = None
             why = f"its job process died (exit code {w.proc.exitcode})"
-            return [(i, Outcome(cfg, run_dir_of(cfg, self.options), "failed", why)) for i, cfg in w.tasks.items()]
-        cfg = w.tasks.pop(i)
+            return [(i, Outcome(cfg, run_dir_of(cfg, opts), "failed", why)) for i, (cfg, opts) in w.tasks.items()]
+        cfg, opts = w.tasks.pop(i)
         if w.retiring and not w.tasks:
             w.stop()
             self.worker = None
-        return [(i, Outcome(cfg, run_dir_of(cfg, self.options), status, message))]
+        return [(i, Outcome(cfg, run_dir_of(cfg, opts), status, message))]
 
     def abort(self) -> None:
         """After Ctrl-C or an error in the parent: the pipe closing tells the job to mark its

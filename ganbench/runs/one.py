@@ -84,8 +84,9 @@ def guarded_run(cfg: RunConfig, options: RunOptions | None = None, **changes) ->
         return failed_outcome(cfg, options, exc)
 
 
-def run_label(i: int, n: int, cfg: RunConfig) -> str:
-    return f"[{i}/{n}] {cfg.dataset}/{cfg.variant}/seed{cfg.seed}"
+def run_label(i: int, n: int, cfg: RunConfig, folder: str = "") -> str:
+    """ "[i/n] dataset/variant/seed<k>", after `folder` (a sweep's trial, t007) when given."""
+    return f"[{i}/{n}] {folder + ': ' if folder else ''}{cfg.dataset}/{cfg.variant}/seed{cfg.seed}"
 
 
 def outcome_line(label: str, outcome: Outcome) -> str:

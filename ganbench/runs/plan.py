@@ -80,3 +80,11 @@ def plan(
             for seed in seeds:
                 configs.append(resolve(RunConfig(variant=variant, dataset=ds, seed=seed, **overrides)))
     return SuitePlan(configs, unavailable)
+
+
+def take_shard(items: list, shard: tuple[int, int] | None) -> list:
+    """Part I of N of `items` (every N-th, from the I-th): the N parts partition the list."""
+    if shard is None:
+        return list(items)
+    i, n = shard
+    return list(items[i::n])

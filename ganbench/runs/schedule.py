@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+from pathlib import Path
 
 from ..config import RunConfig, RunOptions
 from ..core.record import existing_state
@@ -46,8 +47,8 @@ class LocalSlot:
     def busy(self) -> bool:
         return len(self.active) > 0
 
-    def start(self, i: int, cfg: RunConfig) -> str | None:
-        self.active.add(i, cfg, self.options, own_stream=self.streams > 1)
+    def start(self, i: int, cfg: RunConfig, out: Path) -> str | None:
+        self.active.add(i, cfg, self.options.replace(out=out), own_stream=self.streams > 1)
         return f"{len(self.active)} at once" if self.streams > 1 else None
 
     @staticmethod
@@ -73,9 +74,13 @@ def run_suite(
     streams: int = 1,
     processes: bool | None = None,
     fresh_process_per_run: bool | None = None,
+    outs: list[Path] | None = None,
     **changes,
 ) -> list[Outcome]:
     """Train every config as `options` (with `changes` applied) say; outcomes in config order.
+
+    outs: each run's own output folder (RunOptions.out) in place of `options.out`, so runs
+    that share dataset, variant and seed (a sweep's trials) get distinct directories.
 
     jobs: job-process slots; streams: runs each slot trains at once. processes: train in
     job processes even with jobs=1 (default: when jobs > 1, or for several CUDA runs: on
@@ -84,6 +89,9 @@ def run_suite(
     runs with one stream) retires a job's process after each run.
     """
     options = (options or RunOptions()).replace(**changes)
+    outs = [Path(o) for o in outs] if outs is not None else [options.out] * len(configs)
+    if len(outs) != len(configs):
+        raise ValueError(f"run_suite: {len(outs)} outs for {len(configs)} configs")
     if jobs < 1:
         raise UsageError(f"jobs must be >= 1, got {jobs}")
     if streams < 1:
@@ -91,7 +99,7 @@ def run_suite(
     if processes is None:
         processes = len(configs) > 1 and (jobs > 1 or on_cuda(configs))
     if not processes:
-        return _schedule(configs, options, [LocalSlot(streams, options)])
+        return _schedule(configs, outs, options, [LocalSlot(streams, options)])
     if fresh_process_per_run is None:
         fresh_process_per_run = on_cuda(configs) and streams == 1
     n_slots = max(1, min(jobs, -(-len(configs) // streams)))  # no slot that would get no run
@@ -99,30 +107,31 @@ def run_suite(
     ctx = mp.get_context("spawn")  # fresh interpreters: no torch state, thread pool or CUDA context
     gpus = gpu_slots(configs, n_slots)
     slots = [ProcessSlot(ctx, k, gpus[k], streams, options, fresh_process_per_run) for k in range(n_slots)]
-    return _schedule(configs, options, slots)
+    return _schedule(configs, outs, options, slots)
 
 
-def _schedule(configs: list[RunConfig], options: RunOptions, slots: list) -> list[Outcome]:
+def _schedule(configs: list[RunConfig], outs: list[Path], options: RunOptions, slots: list) -> list[Outcome]:
     n = len(configs)
-    pending = list(enumerate(configs, 1))
+    pending = list(zip(range(1, n + 1), configs, outs, strict=True))
     outcomes: dict[int, Outcome] = {}
+    folders = {i: folder_label(out, options) for i, out in enumerate(outs, 1)}
 
     def finish(i: int, outcome: Outcome) -> None:
         outcomes[i] = outcome
-        options.echo(outcome_line(run_label(i, n, outcome.cfg), outcome))
+        options.echo(outcome_line(run_label(i, n, outcome.cfg, folders[i]), outcome))
 
     try:
         while pending or any(slot.busy() for slot in slots):
             for slot in slots:
                 while pending and slot.free():
-                    i, cfg = pending.pop(0)
-                    skipped = _skip_finished(cfg, options)
+                    i, cfg, out = pending.pop(0)
+                    skipped = skip_finished(cfg, options.replace(out=out))
                     if skipped is not None:
                         finish(i, skipped)
                         continue
-                    where = slot.start(i, cfg)
+                    where = slot.start(i, cfg, out)
                     if where:
-                        options.echo(f"{run_label(i, n, cfg)}: started ({where})")
+                        options.echo(f"{run_label(i, n, cfg, folders[i])}: started ({where})")
             if any(slot.busy() for slot in slots):
                 for i, outcome in type(slots[0]).wait_ended(slots):
                     finish(i, outcome)
@@ -137,7 +146,12 @@ def _schedule(configs: list[RunConfig], options: RunOptions, slots: list) -> lis
     return [outcomes[i] for i in range(1, n + 1)]
 
 
-def _skip_finished(cfg: RunConfig, options: RunOptions) -> Outcome | None:
+def folder_label(out: Path, options: RunOptions) -> str:
+    """How a run's own output folder is named in its lines: "" for the suite's, else its name."""
+    return "" if Path(out) == options.out else Path(out).name
+
+
+def skip_finished(cfg: RunConfig, options: RunOptions) -> Outcome | None:
     """A finished run's "skipped" outcome, decided before any slot (or process) is spent on
     it; None for every other run, which its slot hands to `one.decide` (lock, config,
     resume checks and their errors are the run's own)."""
