@@ -245,6 +245,20 @@ def test_table_plot_and_report_read_a_sweep_folder(small_sweep, tmp_path):
     assert "dcgan" in table.output and "lsgan" in table.output
 
 
+def test_the_html_report_of_a_sweep_shows_the_tuned_comparison_and_budget_curves(small_sweep, tmp_path):
+    out, _, _ = small_sweep
+    page = tmp_path / "sweep.html"
+    result = invoke("report", "--out", out, "--to", page)
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert "Sweep on ring8: each variant tuned" in text
+    assert "sweep: space lucic-wide" in text and "3 trials per variant" in text
+    section = text[text.index("Sweep on ring8") :]
+    # the best-per-variant table has a body row per variant, and two figures: budget curves, scores
+    assert section.count("<tr>") >= 2 and "dcgan" in section and "lsgan" in section
+    assert section.count("data:image/png;base64,") >= 2
+
+
 # --- warming before a fan-out ----------------------------------------------------------
 @requires_mnist
 def test_warm_writes_the_classifier_reference_cache_the_runs_read(tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..rundir import atomic_write_bytes, read_json
+from ..runs.sweep import is_sweep
 from .figures import make_figures
 from .results import collect
 from .tables import aggregate, counts_note, display_table, protocol_line
@@ -84,9 +85,25 @@ class SectionContext:
 
 
 SectionMaker = Callable[[SectionContext], Iterable[Section]]
+
+
 # Called by every build_report (unless it is given makers=...), in this order. Wiring a new
 # kind of result into `ganbench report` is one import and one entry here.
-SECTION_MAKERS: list[SectionMaker] = []
+def sweep_sections(ctx: SectionContext) -> list[Section]:
+    """A sweep's folder (ganbench sweep): per dataset, the best trial of each variant with its
+    reruns, the budget curves and every trial's score, under the sweep's protocol line."""
+    from . import sweep
+
+    if not is_sweep(ctx.out):
+        return []
+    protocol = sweep.protocol_of(ctx.out)
+    return [
+        Section(f"Sweep on {ds}: each variant tuned", protocol, table=table, figures=tuple(figures), dataset=ds)
+        for ds, table, figures in sweep.dataset_parts(ctx.out, ctx.fig_dir)
+    ]
+
+
+SECTION_MAKERS: list[SectionMaker] = [sweep_sections]
 
 
 def _img(path: Path, alt: str) -> str:

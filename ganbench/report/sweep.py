@@ -303,3 +303,50 @@ def write_report(root: Path, metric: str | None = None, select: str = "final") -
         report / "selection.json", {"select": select, "metric": metric_of, "floor": "worst scored trial of the dataset"}
     )
     return {"scores": scores, "tables": tables, "written": written}
+
+
+def protocol_of(root: Path) -> str:
+    """One line saying what produced a sweep's numbers, from its sweep.json."""
+    from ..runs.sweep import MANIFEST
+
+    m = read_json(Path(root) / MANIFEST) or {}
+    space = m.get("space") or {}
+    length = ", ".join(f"{k} {v}" for k, v in (m.get("overrides") or {}).items())
+    return (
+        f"sweep: space {space.get('name', '?')} (sha256 {str(space.get('sha256', '?'))[:12]}), "
+        f"{m.get('trials', '?')} trials per variant and dataset (sample seed {m.get('sample_seed', '?')}), "
+        f"score {m.get('metric') or 'the dataset default'} at {m.get('select', 'final')}, "
+        f"best configuration rerun with seeds {m.get('rerun_seeds', [])}; trials: {length or 'defaults'}. "
+        "Budget curve: expected best score of n trials drawn with replacement, 95% bootstrap band."
+    )
+
+
+def dataset_parts(root: Path, fig_dir: Path) -> list[tuple[str, pd.DataFrame, list[Path]]]:
+    """Per dataset of a sweep: (dataset, its best-per-variant table, its budget-curve and
+    score-strip figures written under `fig_dir`), for `ganbench report`; [] before any
+    trial has a score."""
+    from ..runs.sweep import MANIFEST
+    from . import plots
+
+    manifest = read_json(Path(root) / MANIFEST) or {}
+    select = manifest.get("select", "final")
+    scores = trial_scores(root, manifest.get("metric"), select)
+    if scores.empty:
+        return []
+    metric_of = dict(zip(scores["dataset"], scores["metric"], strict=False))
+    table = best_table(scores, rerun_scores(root, metric_of, select))
+    parts = []
+    for ds in dict.fromkeys(scores["dataset"]):
+        sub = scores[scores.dataset == ds]
+        metric, higher = metric_of[ds], higher_is_better(metric_of[ds])
+        curves = {}
+        for variant, v in sub.groupby("variant", sort=False):
+            floored = v["floored"].dropna()
+            if len(floored):
+                curves[variant] = budget_curve(floored, higher)
+        figures = []
+        if curves:
+            figures += plots.budget_curves(curves, ds, metric, higher, Path(fig_dir) / f"sweep_budget_{ds}")
+        figures += plots.score_strips(sub, ds, metric, Path(fig_dir) / f"sweep_scores_{ds}")
+        parts.append((ds, table[table.dataset == ds].drop(columns=["dataset"]), figures))
+    return parts
