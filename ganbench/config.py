@@ -157,6 +157,9 @@ class RunConfig:
     bn_eps: float | None = None
     bn_momentum: float | None = None
     train_size: int | None = None
+    # The registered protocol (ganbench/protocols) this run belongs to, by name; None for an
+    # ordinary run, whose length and evaluation come from `profile`. Part of the run's identity.
+    protocol: str | None = None
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -184,7 +187,7 @@ class RunConfig:
 
     @property
     def is_resolved(self) -> bool:
-        optional = ("data_limit", "image_size", "d_hidden", "g_hidden", "train_size")
+        optional = ("data_limit", "image_size", "d_hidden", "g_hidden", "train_size", "protocol")
         return all(getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name not in optional)
 
 
@@ -254,6 +257,7 @@ class RunOptions:
     observers: factories observer(run_dir, cfg, data, sampler) -> an object the run directory
                feeds (record(rec), truncated(last_step), close(); see rundir.py), such as
                report/tb.py's TensorBoard. Must pickle for job processes, like evaluator.
+    protocol_deviations: how the suite departs from its protocol (recorded, never compared).
     """
 
     out: Path = Path("runs")
@@ -265,6 +269,9 @@ class RunOptions:
     echo: Callable[[str], None] = print
     plugins: tuple[str, ...] = field(default_factory=_plugins.loaded_sources)
     observers: tuple = ()
+    # How this suite departs from its runs' protocol (Protocol.deviations), one line each:
+    # config.json's "protocol" record keeps them beside the protocol's name.
+    protocol_deviations: tuple[str, ...] = ()
 
     def replace(self, **changes) -> RunOptions:
         return dataclasses.replace(self, **changes)  # __post_init__ normalises `out` again
@@ -272,6 +279,7 @@ class RunOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         object.__setattr__(self, "plugins", tuple(self.plugins))
+        object.__setattr__(self, "protocol_deviations", tuple(self.protocol_deviations))
 
 
 # Generated samples per evaluation: they are drawn and held at once, and 100,000 is twice

@@ -90,6 +90,30 @@ class CommaList(click.ParamType):
             self.fail(f"{value!r} is not a comma-separated list of {self.item_type.__name__}", param, ctx)
 
 
+class SeedList(CommaList):
+    """Seeds, comma-separated, each a number or an inclusive range: --seeds 0-4,7 -> [0, 1, 2, 3, 4, 7]."""
+
+    name = "seeds"
+
+    def __init__(self):
+        super().__init__(int)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        out: list[int] = []
+        for item in CommaList(str).convert(value, param, ctx):
+            first, dash, last = item.partition("-")
+            try:
+                low, high = int(first), int(last) if dash else int(first)
+            except ValueError:
+                self.fail(f"{item!r} is neither a seed nor a range of seeds such as 0-9", param, ctx)
+            if high < low:
+                self.fail(f"{item!r}: a range goes from low to high, as in 0-9", param, ctx)
+            out.extend(range(low, high + 1))
+        return out
+
+
 def flatten(values) -> list:
     """The values of a repeatable CommaList option, in order, each once (--seeds 0,0 is one run)."""
     out: list = []

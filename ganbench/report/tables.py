@@ -13,25 +13,8 @@ import math
 
 import pandas as pd
 
-# Which way is better. Metrics not listed here (stds, losses) are shown but never ranked.
-HIGHER, LOWER = "higher", "lower"
-DIRECTIONS: dict[str, str] = {
-    "fid": LOWER,
-    "kid_mean": LOWER,
-    "precision": HIGHER,
-    "recall": HIGHER,
-    "density": HIGHER,  # Naeem et al. 2020: about 1 for samples like the reference, may exceed 1
-    "coverage": HIGHER,
-    "is_mean": HIGHER,
-    "modes": HIGHER,
-    "hq_frac": HIGHER,
-    "reverse_kl": LOWER,
-    "kl_uniform": LOWER,
-    "mnist_is": HIGHER,
-    "mnist_fid": LOWER,
-    "mnist_density": HIGHER,
-    "mnist_coverage": HIGHER,
-}
+from ..metrics.keys import DIRECTIONS, HIGHER, LOWER  # noqa: F401  (re-exported)
+
 METRIC_ORDER = list(DIRECTIONS)
 # Decimals shown: mode counts are integers per run (a mean over seeds needs one decimal);
 # FIDs live on a scale of tens to thousands.
