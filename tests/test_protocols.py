@@ -247,6 +247,10 @@ def test_run_protocol_records_it_and_table_protocol_compares(tmp_path):
     assert table.exit_code == 0, table.output
     assert "DEVIATIONS: steps 20 (protocol: 400000)" in table.output and "| PacGAN2 | pacgan2" in table.output
     assert (tmp_path / "protocol-pacgan-2d.md").exists()
+    page = invoke("report", "--out", tmp_path)
+    assert page.exit_code == 0, page.output
+    html = (tmp_path / "report.html").read_text()
+    assert "Against the paper: PacGAN Table 1" in html and "DEVIATIONS: steps 20 (protocol: 400000)" in html
     # an ordinary run records no protocol, and the profile its length came from
     plain = invoke("run", "dcgan", "--profile", "smoke", "--steps", 10, "--out", tmp_path / "plain", "--no-progress")
     assert plain.exit_code == 0, plain.output
