@@ -116,6 +116,24 @@ def test_the_registry_refuses_a_duplicate_and_a_file_that_is_not_toml(tmp_path):
         protocols.load_protocol(bad)
 
 
+def test_a_plugin_registers_a_protocol_file(tmp_path):
+    from ganbench.testing import registries_restored
+
+    raw = PACGAN_2D.read_text().replace('name = "pacgan-2d"', 'name = "my-pacgan"', 1)
+    (tmp_path / "mine.toml").write_text(raw)
+    plugin = tmp_path / "mine.py"
+    plugin.write_text(
+        "from pathlib import Path\n"
+        "from ganbench.api import load_protocol, register_protocol\n"
+        "register_protocol(load_protocol(Path(__file__).parent / 'mine.toml'))\n"
+    )
+    with registries_restored():
+        result = invoke("--plugin", plugin, "list")
+        assert result.exit_code == 0, result.output
+        assert "my-pacgan" in result.output and f"from: {plugin}" in result.output
+    assert "my-pacgan" not in PROTOCOLS
+
+
 def test_a_row_naming_an_unregistered_variant_is_refused():
     data = _raw()
     data["rows"][0]["variant"] = "no-such-gan"
