@@ -118,7 +118,8 @@ class Protocol:
                     if line not in out:
                         out.append(line)
         if len(set(seeds)) < self.trials:
-            out.append(f"{len(set(seeds))} seeds (protocol: {self.trials} trials)")
+            n = len(set(seeds))
+            out.append(f"{n} seed{'' if n == 1 else 's'} (protocol: {self.trials} trials)")
         devices = sorted({c.device.split(":")[0] for c in configs} - {self.device})
         if devices:
             out.append(f"device {'/'.join(devices)} (protocol: {self.device})")

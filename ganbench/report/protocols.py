@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -114,7 +115,7 @@ def deviations(df: pd.DataFrame, protocol: Protocol) -> list[str]:
     for text in runs.get("protocol.deviations", pd.Series([], dtype=object)).dropna():
         for item in str(text).split(" | "):
             # a suite's seed count is restated below from the runs themselves
-            if item and "seeds (protocol:" not in item and item not in out:
+            if item and not re.fullmatch(r"\d+ seeds? \(protocol: \d+ trials\)", item) and item not in out:
                 out.append(item)
     done = runs[runs["status"] == "done"]
     per_cell = done.groupby(["dataset", "variant"]).size() if len(done) else pd.Series([], dtype=int)
