@@ -284,6 +284,7 @@ def test_run_protocol_records_it_and_table_protocol_compares(tmp_path):
         (["--protocol", "pacgan-2d", "--profile", "smoke"], "drop --profile"),
         (["--protocol", "pacgan-2d", "hinge"], "no row for variant 'hinge'"),
         (["dcgan", "--seeds", "3-1"], "from low to high"),
+        (["dcgan", "--profile", "paper"], "the profile 'paper' is now 'long'"),
         (["dcgan", "--seeds", "0-x"], "neither a seed nor a range"),
     ],
 )

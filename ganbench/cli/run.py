@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, RunOptions, resolve_device
+from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, RENAMED_PROFILES, RunOptions, resolve_device
 from ..data import DATASETS
 from ..data.folder import strict_check
 from ..errors import UsageError
@@ -71,10 +71,11 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 )
 @click.option(
     "--profile",
-    type=click.Choice(list(PROFILES)),
+    type=click.Choice([*PROFILES, *RENAMED_PROFILES]),
     default=DEFAULT_PROFILE,
     show_default=True,
-    help="How long to train and how to evaluate (see README).",
+    help="How long to train and how to evaluate (see README). 'paper' is now 'long'; a paper's own "
+    "settings are a --protocol.",
 )
 @click.option("--steps", type=count(min=1), help="Generator steps (overrides the profile).")
 @click.option("--batch-size", type=count(min=1), help="Batch size (default: the dataset's protocol).")
