@@ -97,6 +97,7 @@ def _raw() -> dict:
         (lambda d: d["settings"].pop("steps"), "must fix steps"),
         (lambda d: d["rows"][1].update(variant="dcgan"), "distinct"),
         (lambda d: d["datasets"].update(ring9="x"), "unknown dataset"),
+        (lambda d: d["rows"][0]["settings"].update(g_steps=2), "simultaneous updates take one batch"),
         (lambda d: d["rows"][0]["published"].update(mnist={"modes": [1.0, 0.0]}), "not among its datasets"),
     ],
 )

@@ -230,7 +230,9 @@ def run_cmd(
         echo_err(
             f"note: --streams {streams} on a CPU: the runs take turns, with no speed-up (their results do not change)"
         )
-    outcomes = run_suite(suite.configs, options.replace(resume=resume or all_variants), jobs=jobs, streams=streams)
+    # --all and --protocol suites are built over several sittings: they resume what is unfinished.
+    go_on = resume or all_variants or protocol is not None
+    outcomes = run_suite(suite.configs, options.replace(resume=go_on), jobs=jobs, streams=streams)
     if protocol is not None:
         _print_protocol_table(out, protocol)
     else:

@@ -266,6 +266,8 @@ def parse(data: Mapping, file: str = "") -> Protocol:
                 if err < 0:
                     raise _Invalid(f"{mwhere}: a negative error")
                 published[ds][metric] = Published(value, err)
+        for ds in datasets:  # the row's whole setting on each dataset, as one run would take it
+            _settings({**settings, **dataset_settings.get(ds, {}), **row_settings}, [ds], f"{rwhere} on {ds}")
         rows.append(Row(label, variant, row_settings, dict(row_sources), published))
     if not rows:
         raise _Invalid(f"{where} has no rows")
