@@ -266,6 +266,10 @@ def test_run_protocol_records_it_and_table_protocol_compares(tmp_path):
     assert table.exit_code == 0, table.output
     assert "DEVIATIONS: steps 20 (protocol: 400000)" in table.output and "| PacGAN2 | pacgan2" in table.output
     assert (tmp_path / "protocol-pacgan-2d.md").exists()
+    # the ordinary comparison table of protocol runs states the protocol and the deviations too
+    plain_table = invoke("table", "--out", tmp_path)
+    assert "Protocol: protocol pacgan-2d; steps 20" in plain_table.output
+    assert "DEVIATIONS from protocol pacgan-2d: steps 20 (protocol: 400000)" in plain_table.output
     page = invoke("report", "--out", tmp_path)
     assert page.exit_code == 0, page.output
     html = (tmp_path / "report.html").read_text()
