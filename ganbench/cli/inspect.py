@@ -126,6 +126,10 @@ def table_cmd(out: Path, fmt: str, per_run: bool, protocol: str | None, csv_path
     from ..report.tables import render
     from ..rundir import atomic_write_bytes
 
+    if protocol is not None:
+        from ..protocols import get_protocol
+
+        get_protocol(protocol)  # an unknown name fails before anything is written
     df = require_runs(out)
     csv_path = csv_path or out / "runs.csv"
     atomic_write_bytes(csv_path, df.to_csv(index=False).encode())
