@@ -243,6 +243,10 @@ def resolve(cfg: RunConfig, variant: Variant) -> RunConfig:
         filled["image_size"] = spec.image_size(cfg.image_size)
     elif cfg.image_size is not None:
         raise UsageError(f"--image-size applies to folder:PATH datasets only; {spec.name} has a fixed size")
+    for key in TUPLE_FIELDS:  # a list from a sweep or a JSON file: the same config as the tuple
+        value = filled.get(key, getattr(cfg, key))
+        if isinstance(value, list):
+            filled[key] = tuple(value)
     filled["device"] = resolve_device(cfg.device)
     if cfg.cpu_threads is None:
         filled["cpu_threads"] = 1

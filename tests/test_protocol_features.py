@@ -61,6 +61,7 @@ def test_resolve_fills_every_new_field_from_the_variant_and_keeps_overrides():
     # tuples round-trip through config.json as lists
     record = json.loads(json.dumps(over.to_dict()))
     assert record["d_hidden"] == [8, 8] and RunConfig.from_dict(record) == over
+    assert tiny_config("dcgan", "ring8", noise="uniform", pack=2, d_hidden=[8, 8], d_norm="none", d_maxout=3) == over
 
 
 def test_a_variant_shows_the_new_fields_and_can_set_them():
@@ -255,15 +256,16 @@ def _four_argument_build(z_dim, shape, g_norm, d_norm):
 
 
 def test_a_family_with_the_four_argument_build_still_works():
-    if "four-arg" not in nets.ARCHS:
+    with registries_restored():
         register_arch("four-arg", _four_argument_build)
-    g, d = build_nets("four-arg", 3, (2,), "batch", "batch")
-    assert g(torch.randn(4, 3)).shape == (4, 2) and d(torch.randn(4, 2)).shape == (4,)
-    _, packed = build_nets("four-arg", 3, (2,), "batch", "batch", NetOptions(pack=4, bn_eps=1e-3))
-    assert packed[1].in_features == 8 and packed[2].eps == 1e-3
-    assert nets.build_generator("four-arg", 3, (2,), "batch")(torch.randn(2, 3)).shape == (2, 2)
-    with pytest.raises(UsageError, match="net family 'four-arg' takes no d-maxout"):
-        build_nets("four-arg", 3, (2,), "batch", "none", NetOptions(d_maxout=3))
+        g, d = build_nets("four-arg", 3, (2,), "batch", "batch")
+        assert g(torch.randn(4, 3)).shape == (4, 2) and d(torch.randn(4, 2)).shape == (4,)
+        _, packed = build_nets("four-arg", 3, (2,), "batch", "batch", NetOptions(pack=4, bn_eps=1e-3))
+        assert packed[1].in_features == 8 and packed[2].eps == 1e-3
+        assert nets.build_generator("four-arg", 3, (2,), "batch")(torch.randn(2, 3)).shape == (2, 2)
+        with pytest.raises(UsageError, match="net family 'four-arg' takes no d-maxout"):
+            build_nets("four-arg", 3, (2,), "batch", "none", NetOptions(d_maxout=3))
+    assert "four-arg" not in nets.ARCHS
 
 
 # --- the step ----------------------------------------------------------------------------------
@@ -455,7 +457,8 @@ def test_a_run_with_the_new_fields_resumes_bit_identically_and_rescores(tmp_path
     assert train(cfg, v, run, resume=True, progress=False).status == "done"
     assert_same_run(tmp_path / "a" / "ring8" / v.name / "seed0", run)
     stored = json.loads(run.config_path.read_text())
-    assert stored["config"]["d_hidden"] == [16, 16] or "d_hidden" not in fields
+    assert stored["config"]["d_hidden"] == ([16, 16] if "d_hidden" in fields else None)
+    assert stored["dataset"]["train_size"] == 500 and "500 points drawn once" in stored["dataset"]["source"]
     # `ganbench eval` rebuilds G from config.json alone (its widths, its noise) and scores it.
     with registries_restored():
         register_variant(v)

@@ -60,7 +60,7 @@ def config_record(cfg: RunConfig, variant: Variant, data: Dataset, deviations=()
         # which of this run's parts came from one
         "plugins": plugins.loaded(),
         "origins": origins(variant, data.name, cfg.arch),
-        "dataset": dataset_record(data),
+        "dataset": dataset_record(data, cfg.train_size),
         "environment": provenance.environment(cfg.device),
     }
 
@@ -73,15 +73,19 @@ def protocol_record(cfg: RunConfig, deviations=()) -> dict:
     return {"name": cfg.protocol, "deviations": list(deviations)}
 
 
-def dataset_record(data: Dataset) -> dict:
-    """config.json's "dataset": what was trained on and scored against."""
+def dataset_record(data: Dataset, fixed_size: int | None = None) -> dict:
+    """config.json's "dataset": what was trained on and scored against. `fixed_size`: the
+    run's train_size, a generated dataset's fixed training set (data.fixed_training_set)."""
+    source = data.source
+    if fixed_size is not None:
+        source = f"{fixed_size:,} points drawn once from the run's seed ({data.source})"
     return {
         "name": data.name,
         "kind": data.kind,
         "shape": list(data.shape),
-        "train_size": len(data) or None,
+        "train_size": fixed_size or len(data) or None,
         "reference_split": data.reference_split,
-        "source": data.source,
+        "source": source,
         "citation": get_dataset_spec(data.name).citation,
     }
 

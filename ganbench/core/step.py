@@ -10,12 +10,16 @@ penalty, the nets and the schedule all come in as data (a `Variant` and a resolv
   VEEGAN_experiment/model.py:191-212). With fresh_g_noise every G update draws new z
   (Gulrajani et al.'s and Miyato et al.'s released code build G's loss on its own noise).
 - simultaneous: one real batch and one z; D's gradient of its loss and G's of its own,
-  both from the same (pre-step) parameters, then both optimisers step (the ALI/PacGAN
-  2-D algorithm, ali.algorithms.ali_algorithm used at 2DRing_GAN&PacGAN/pacgan_task.py:158).
+  both from the same (pre-step) parameters, then both optimisers step: the ALI algorithm
+  PacGAN's 2-D code trains with (IshmaelBelghazi/ALI, ali/algorithms.py:28-43, called at
+  fjxmlzn/PacGAN, 2DRing_GAN&PacGAN/pacgan_task.py:158).
 - packing m: D judges m samples concatenated (nets.packed_shape). As in PacGAN's code, a
   step feeds D batch_size packed examples: batch_size * m real samples, and G runs m times
   on batch_size z each (its BatchNorm statistics per run), the i-th run giving every
   packed example's i-th slot (pacgan/bricks.py:62-67, VEEGAN_experiment/model.py:104-116).
+  PacGAN fixes which m real points share a packed example when it builds the dataset
+  (pacgan/datasets.py:73-76, VEEGAN_experiment/model.py:379-384); here every step draws
+  its batch_size * m real samples afresh (from the fixed set, with train_size).
 The step is written so a CUDA graph can capture it whole:
 - static shapes (the batch size never changes),
 - data indices and noise drawn on the device from the run's own generator,
