@@ -242,6 +242,9 @@ def test_compare_banner_and_every_format_on_crafted_runs():
     assert md.count("DEVIATIONS") == 2  # over each dataset's table
     assert "| GAN     | dcgan     | modes ↑      | 7.0 ± 0.6 (n=3)" in md
     assert json.loads(render_protocol(df, proto, "json"))["cells"][0]["verdict"] == AGREES
+    # where our runs still differ from the authors' code is stated beside the numbers
+    assert "Where ganbench's runs still differ from the authors' code" in md and "datasets.py:70-76" in md
+    assert json.loads(render_protocol(df, proto, "json"))["differences"] == list(proto.differences)
 
 
 def test_runs_of_mixed_lengths_are_flagged():

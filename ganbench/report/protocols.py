@@ -176,14 +176,17 @@ def render_protocol(df: pd.DataFrame, protocol: Protocol, fmt: str = "markdown")
         return f"# {head}\n" + cmp.to_csv(index=False)
     if fmt == "json":
         payload = {"protocol": protocol.name, "banner": head, "deviations": deviations(df, protocol), "rule": rule}
+        payload["differences"] = list(protocol.differences)
         payload["cells"] = json.loads(cmp.to_json(orient="records"))
         return json.dumps(payload, indent=2)
     blocks = []
+    differs = "".join(f"\n- {d}" for d in protocol.differences)
+    differs = f"\nWhere ganbench's runs still differ from the authors' code:\n{differs}\n" if differs else ""
     for ds in protocol.datasets:
         table = display(cmp, ds)
         if fmt == "markdown":
             blocks.append(
-                f"{head}\n\n### {ds} ({protocol.datasets[ds]})\n\n{table.to_markdown(index=False)}\n\n{rule}\n"
+                f"{head}\n\n### {ds} ({protocol.datasets[ds]})\n\n{table.to_markdown(index=False)}\n\n{rule}\n{differs}"
             )
         elif fmt == "latex":
             table.columns = [latex_text(c) for c in table.columns]
