@@ -8,6 +8,9 @@ that imports from this module and registers what it adds when it is imported:
     register_variant(Variant(name="my-gan", paper="...", arch="dcgan",
                              d_loss=d_nonsaturating, g_loss=g_nonsaturating))
 
+A plugin may add a published protocol too: register_protocol(load_protocol("my_paper.toml"))
+(the file format: docs/protocols.md).
+
 Load it with `ganbench --plugin my_gan.py run my-gan ...`, $GANBENCH_PLUGINS or the entry
 point. docs/plugins.md lists what a plugin can and cannot change.
 
@@ -44,6 +47,7 @@ from .losses import (
 )
 from .nets import NORMS, BuildGenerator, BuildNets, NetOptions, packed_shape, register_arch
 from .plugins import PluginError, RegistryError
+from .protocols import Protocol, load_protocol, register_protocol
 from .runs.plan import register_variant
 from .spec import OPTIMIZERS, Variant
 
@@ -59,6 +63,7 @@ __all__ = [
     "NetOptions",
     "Penalty",
     "PluginError",
+    "Protocol",
     "RegistryError",
     "Variant",
     "d_hinge",
@@ -70,10 +75,12 @@ __all__ = [
     "g_nonsaturating",
     "g_wasserstein",
     "gradient_penalty",
+    "load_protocol",
     "packed_shape",
     "register_arch",
     "register_dataset",
     "register_loss",
     "register_penalty",
+    "register_protocol",
     "register_variant",
 ]

@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 # How long to train and how to evaluate, per profile and kind of data.
 #   smoke: seconds per run, for tests and CI.
 #   quick: minutes per run on a CPU; the committed reference results use it.
-#   paper: the published protocols: 20 epochs of MNIST at batch 64 (Lucic et al. 2018);
-#          the 2-D mixtures long enough to converge at PacGAN's batch and sample sizes.
+#   long:  20 epochs of MNIST at batch 64 (Lucic et al. 2018's budget); the 2-D mixtures
+#          25,000 steps at PacGAN's batch and sample sizes, which is no paper's length
+#          (PacGAN trains 400,000). Named "paper" before issue 20; a paper's own settings
+#          are a protocol now (ganbench/protocols, `ganbench run --protocol`).
 # The README's "Profiles" table states these numbers and what they cost.
 PROFILES: dict[str, dict[str, dict]] = {
     "smoke": {
@@ -44,7 +46,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "points": dict(steps=2000, log_every=100, eval_every=500, checkpoint_every=500, eval_samples=2500),
         "images": dict(steps=500, log_every=50, eval_every=250, checkpoint_every=250, eval_samples=2000),
     },
-    "paper": {
+    "long": {
         "points": dict(steps=25000, log_every=250, eval_every=2500, checkpoint_every=2500, eval_samples=2500),
         # 20 epochs of MNIST at batch 64 (Lucic et al. 2018): 20 * 60000 / 64 = 18750 steps.
         "images": dict(steps=18750, log_every=250, eval_every=2500, checkpoint_every=1250, eval_samples=10000),
@@ -55,7 +57,7 @@ DEFAULT_PROFILE = "quick"
 DATASET_PROFILE_OVERRIDES: dict[str, dict[str, dict]] = {
     # 40 epochs of CelebA (202,599 images) at batch 64, as in Lucic et al. 2018. On the
     # 10,000-image subset that is many more epochs over fewer faces: say so in reports.
-    "paper": {"faces": dict(steps=126_625, eval_every=10_000, checkpoint_every=5_000)},
+    "long": {"faces": dict(steps=126_625, eval_every=10_000, checkpoint_every=5_000)},
 }
 
 # A loss this large means the run has left any sensible regime: stop it as diverged.
@@ -157,6 +159,9 @@ class RunConfig:
     bn_eps: float | None = None
     bn_momentum: float | None = None
     train_size: int | None = None
+    # The registered protocol (ganbench/protocols) this run belongs to, by name; None for an
+    # ordinary run, whose length and evaluation come from `profile`. Part of the run's identity.
+    protocol: str | None = None
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -184,7 +189,7 @@ class RunConfig:
 
     @property
     def is_resolved(self) -> bool:
-        optional = ("data_limit", "image_size", "d_hidden", "g_hidden", "train_size")
+        optional = ("data_limit", "image_size", "d_hidden", "g_hidden", "train_size", "protocol")
         return all(getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name not in optional)
 
 
@@ -200,7 +205,16 @@ def resolve_device(device: str) -> str:
     raise UsageError(f"unknown device {device!r}; choose auto, cpu or cuda[:N]")
 
 
+# The profile "paper" was renamed "long": it was no paper's protocol (issue 20).
+RENAMED_PROFILES = {"paper": "long"}
+
+
 def profile_defaults(profile: str, dataset: str, kind: str) -> dict:
+    if profile in RENAMED_PROFILES:
+        raise UsageError(
+            f"the profile {profile!r} is now {RENAMED_PROFILES[profile]!r} (the same lengths; it is no paper's "
+            "protocol); for a published protocol use --protocol (see `ganbench list`)"
+        )
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r}; choose from: {', '.join(PROFILES)}")
     defaults = dict(PROFILES[profile][kind])
@@ -258,6 +272,7 @@ class RunOptions:
     observers: factories observer(run_dir, cfg, data, sampler) -> an object the run directory
                feeds (record(rec), truncated(last_step), close(); see rundir.py), such as
                report/tb.py's TensorBoard. Must pickle for job processes, like evaluator.
+    protocol_deviations: how the suite departs from its protocol (recorded, never compared).
     """
 
     out: Path = Path("runs")
@@ -269,6 +284,9 @@ class RunOptions:
     echo: Callable[[str], None] = print
     plugins: tuple[str, ...] = field(default_factory=_plugins.loaded_sources)
     observers: tuple = ()
+    # How this suite departs from its runs' protocol (Protocol.deviations), one line each:
+    # config.json's "protocol" record keeps them beside the protocol's name.
+    protocol_deviations: tuple[str, ...] = ()
 
     def replace(self, **changes) -> RunOptions:
         return dataclasses.replace(self, **changes)  # __post_init__ normalises `out` again
@@ -276,6 +294,7 @@ class RunOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         object.__setattr__(self, "plugins", tuple(self.plugins))
+        object.__setattr__(self, "protocol_deviations", tuple(self.protocol_deviations))
 
 
 # Generated samples per evaluation: they are drawn and held at once, and 100,000 is twice

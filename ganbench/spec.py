@@ -113,6 +113,9 @@ class Variant:
     bn_eps: float = 1e-5  # every BatchNorm's eps (torch's default)
     bn_momentum: float = 0.1  # every BatchNorm's momentum (torch's default)
     train_size: int | None = None  # generated datasets: a fixed set of this many points; None: fresh each batch
+    # Where these defaults depart from the authors' released code, one line each, with the
+    # code cited (`ganbench list` prints them). Changes no number.
+    departures: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Unknown field values are refused with one line (a RegistryError, a ValueError)."""
@@ -133,6 +136,9 @@ class Variant:
             raise refuse(f"{self.name}: n_critic must be an integer >= 1, got {self.n_critic!r}")
         if (self.d_penalty is None) != (self.penalty_weight == 0.0):
             raise refuse(f"{self.name}: a penalty needs a non-zero weight and a weight needs a penalty")
+        if not (isinstance(self.departures, (tuple, list)) and all(isinstance(d, str) for d in self.departures)):
+            raise refuse(f"{self.name}: departures must be a tuple of strings, got {self.departures!r}")
+        object.__setattr__(self, "departures", tuple(self.departures))
         for which in ("d_hidden", "g_hidden"):
             if getattr(self, which) is not None:
                 object.__setattr__(self, which, tuple(getattr(self, which)))

@@ -30,6 +30,7 @@ from .errors import RunError
 from .losses import LOSSES, PENALTIES
 from .metrics.evaluate import make_evaluator
 from .nets import ARCHS
+from .protocols import PROTOCOLS
 from .runs.one import run_one
 from .runs.plan import VARIANTS, resolve
 from .stability.check import CheckReport, run_check
@@ -64,7 +65,7 @@ def train_smoke(
 def registries_restored() -> Iterator[None]:
     """Within this block plugins may register anything; on leaving it every registry (and
     the record of loaded plugins) is as it was, so one test's plugin does not leak into the next."""
-    tables = (VARIANTS, ARCHS, LOSSES, PENALTIES, DATASETS, DATASET_FACTORIES)
+    tables = (VARIANTS, ARCHS, LOSSES, PENALTIES, DATASETS, DATASET_FACTORIES, PROTOCOLS)
     saved = [dict(t) for t in tables]
     try:
         with plugin_loader.state_restored():

@@ -52,4 +52,5 @@ def variant_names(text: str) -> list[str]:
 
 
 # Registration order is the order of `ganbench list` and of every table.
-from . import vanilla, dcgan, lsgan, wgan_gp, hinge  # noqa: E402,F401,I001
+# pacgan2/pacgan4 come last so that tables made before them keep their row order.
+from . import vanilla, dcgan, lsgan, wgan_gp, hinge, pacgan  # noqa: E402,F401,I001

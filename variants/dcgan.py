@@ -24,5 +24,13 @@ DCGAN = register_variant(
         lr_g=2e-4,
         betas=(0.5, 0.999),  # Sec. 4: beta1 0.5 "helped stabilize training"
         summary="non-saturating BCE, conv nets with BatchNorm",
+        # Checked against the authors' released code, Newmu/dcgan_code (mnist/train_cond_dcgan.py);
+        # ganbench follows the PyTorch example's batch 64 and N(0, I) instead, an accepted alternative.
+        departures=(
+            "batch: mnist/train_cond_dcgan.py:37 nbatch 128; ganbench uses the dataset's batch (64), as the "
+            "PyTorch DCGAN example does",
+            "z: mnist/train_cond_dcgan.py:160 U(-1, 1); ganbench draws N(0, I), as the PyTorch example does",
+            "weight decay: mnist/train_cond_dcgan.py:33, 133-134 L2 2.5e-5 on both nets; ganbench has none",
+        ),
     )
 )

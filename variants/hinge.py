@@ -25,5 +25,12 @@ HINGE = register_variant(
         lr_g=2e-4,
         betas=(0.5, 0.999),  # Table 1, setting C: beta1 = 0.5, beta2 = 0.999
         summary="hinge loss, spectrally normalised D",
+        # Checked against the SN-GAN authors' released code: their hinge runs
+        # (pfnet-research/sngan_projection) and their setting-C runs (pfnet-research/chainer-gan-lib).
+        departures=(
+            "settings: the authors pair setting C (Adam 2e-4, (0.5, 0.999), 1 D step) with the non-saturating loss "
+            "(chainer-gan-lib); their hinge runs use Adam 2e-4, (0, 0.9), 5 D steps "
+            "(sngan_projection configs/sn_cifar10_unconditional.yml:36-47); ganbench mixes hinge with setting C",
+        ),
     )
 )

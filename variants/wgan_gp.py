@@ -28,6 +28,15 @@ WGAN_GP = register_variant(
         lr_g=1e-4,
         betas=(0.0, 0.9),  # Algorithm 1: beta1 = 0, beta2 = 0.9
         summary="Wasserstein loss + gradient penalty 10, 5 critic steps, layer-norm critic",
+        # Checked against the authors' released code, igul222/improved_wgan_training.
+        departures=(
+            "betas: (0, 0.9) is the paper's and gan_64x64.py:542-544's; its MNIST code gan_mnist.py:150-159 uses "
+            "(0.5, 0.9)",
+            "norms: gan_mnist.py:60-61, 89-95 (MODE wgan-gp) has no normalisation in either net; ganbench's G has "
+            "BatchNorm and its critic layer norm",
+            "G step noise: gan_mnist.py:57, 104 draws fresh z for every G update; ganbench reuses the last critic "
+            "batch's z (fresh_g_noise=False)",
+        ),
         # The authors' released toy code (gan_toy.py) uses LAMBDA = 0.1 for the 2-D
         # mixtures ("smaller lambda seems to help for toy tasks specifically"); with 10
         # the generator spreads over the whole ring instead of onto its modes.

@@ -52,6 +52,8 @@ def list_cmd() -> None:
             changes = ", ".join(f"{k}={val}" for k, val in hp["points_overrides"].items())
             click.echo(f"  {'':<9} on 2-D data, as in the authors' toy code: {changes}")
         click.echo(f"  {'':<9} {v.paper}")
+        for departure in v.departures:
+            click.echo(f"  {'':<9} departs from the authors' code: {departure}")
         click.echo(f"  {'':<9} from: {plugins.origin_of('variant', v.name)}")
     click.echo("\nNet families")
     for arch in ARCHS.values():
@@ -76,6 +78,19 @@ def list_cmd() -> None:
         click.echo(f"  {prefix + ':PATH':<13} {lines[0]}")
         for line in lines[1:]:
             click.echo(f"  {'':<13} {line}")
+    from ..protocols import PROTOCOLS
+
+    click.echo("\nProtocols (ganbench run --protocol NAME; ganbench table --protocol NAME)")
+    for proto in PROTOCOLS.values():
+        click.echo(f"  {proto.name:<21} {proto.title}")
+        click.echo(f"  {'':<21} rows: {', '.join(f'{r.label} = {r.variant}' for r in proto.rows)}")
+        click.echo(
+            f"  {'':<21} datasets: {', '.join(proto.datasets)}; {proto.settings['steps']:,} steps; "
+            f"{proto.trials} trials, ± {proto.error}"
+        )
+        click.echo(f"  {'':<21} {proto.citation}")
+        click.echo(f"  {'':<21} code: {proto.code}")
+        click.echo(f"  {'':<21} from: {plugins.origin_of('protocol', proto.name)}")
     click.echo("\nProfiles (steps for 2-D points / images)")
     for name, kinds in PROFILES.items():
         click.echo(f"  {name:<6} {kinds['points']['steps']} / {kinds['images']['steps']}")
@@ -88,13 +103,18 @@ def list_cmd() -> None:
 )
 @click.option("--per-run", is_flag=True, help="One row per run instead of the comparison over seeds.")
 @click.option(
+    "--protocol",
+    help="Compare this protocol's runs under --out with its paper's table: ours (± the protocol's error kind) "
+    "beside the paper's, a verdict per cell, and the deviations over every table.",
+)
+@click.option(
     "--csv",
     "csv_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Where to write the per-run CSV (default: <out>/runs.csv).",
 )
-def table_cmd(out: Path, fmt: str, per_run: bool, csv_path: Path | None) -> None:
+def table_cmd(out: Path, fmt: str, per_run: bool, protocol: str | None, csv_path: Path | None) -> None:
     """Compare variants: per dataset, mean ± std over seeds of every final metric.
 
     Writes the per-run table to <out>/runs.csv and the comparison to
@@ -106,6 +126,10 @@ def table_cmd(out: Path, fmt: str, per_run: bool, csv_path: Path | None) -> None
     from ..report.tables import render
     from ..rundir import atomic_write_bytes
 
+    if protocol is not None:
+        from ..protocols import get_protocol
+
+        get_protocol(protocol)  # an unknown name fails before anything is written
     df = require_runs(out)
     csv_path = csv_path or out / "runs.csv"
     atomic_write_bytes(csv_path, df.to_csv(index=False).encode())
@@ -113,7 +137,15 @@ def table_cmd(out: Path, fmt: str, per_run: bool, csv_path: Path | None) -> None
         with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
             click.echo(display_frame(df).to_string(index=False))
         return
-    text = render(df, fmt)
     suffix = {"markdown": "md", "csv": "csv", "latex": "tex", "json": "json"}[fmt]
+    if protocol is not None:
+        from ..protocols import get_protocol
+        from ..report.protocols import render_protocol
+
+        text = render_protocol(df, get_protocol(protocol), fmt)
+        atomic_write_bytes(out / f"protocol-{protocol}.{suffix}", text.encode())
+        click.echo(text)
+        return
+    text = render(df, fmt)
     atomic_write_bytes(out / f"comparison.{suffix}", text.encode())
     click.echo(text)

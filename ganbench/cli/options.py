@@ -83,18 +83,47 @@ class CommaList(click.ParamType):
     def __init__(self, item_type=str):
         self.item_type = item_type
 
-    def convert(self, value, param, ctx):
-        if isinstance(value, list):
-            return value
+    def items(self, value, param, ctx) -> list[str]:
+        """The comma-separated items of `value`, stripped; an empty list or item fails."""
         items = [v.strip() for v in str(value).split(",")]
         if not any(items):  # --seeds "" must not fall back to the defaults unnoticed
             self.fail(f"{value!r} names no {self.item_type.__name__} values", param, ctx)
         if not all(items):  # '1,,2' is a typo for something, not the list 1,2
             self.fail(f"{value!r} has an empty item; separate the values by single commas", param, ctx)
+        return items
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        items = self.items(value, param, ctx)
         try:
             return [self.item_type(v) for v in items]
         except ValueError:
             self.fail(f"{value!r} is not a comma-separated list of {self.item_type.__name__}", param, ctx)
+
+
+class SeedList(CommaList):
+    """Seeds, comma-separated, each a number or an inclusive range: --seeds 0-4,7 -> [0, 1, 2, 3, 4, 7]."""
+
+    name = "seeds"
+
+    def __init__(self):
+        super().__init__(int)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        out: list[int] = []
+        for item in self.items(value, param, ctx):
+            first, dash, last = item.partition("-")
+            try:
+                low, high = int(first), int(last) if dash else int(first)
+            except ValueError:
+                self.fail(f"{item!r} is neither a seed nor a range of seeds such as 0-9", param, ctx)
+            if high < low:
+                self.fail(f"{item!r}: a range goes from low to high, as in 0-9", param, ctx)
+            out.extend(range(low, high + 1))
+        return out
 
 
 def flatten(values) -> list:

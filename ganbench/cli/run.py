@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
-from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, RunOptions, resolve_device
+from ..config import DEFAULT_PROFILE, MAX_EVAL_SAMPLES, PROFILES, RENAMED_PROFILES, RunOptions, resolve_device
 from ..data import DATASETS
 from ..data.folder import strict_check
 from ..errors import UsageError
 from ..metrics.evaluate import make_evaluator
+from ..protocols import get_protocol
 from ..report.results import collect
 from ..report.tables import render
 from ..runs.one import run_one
-from ..runs.plan import get_variant, plan, registered_variants, take_shard
+from ..runs.plan import get_variant, plan, plan_protocol, registered_variants, take_shard
 from . import cli
 from .metric_options import eval_settings, metric_options
 from .options import (
@@ -22,6 +23,7 @@ from .options import (
     DEVICE_OPTION,
     TENSORBOARD_OPTION,
     CommaList,
+    SeedList,
     backend_options,
     check_backend,
     count,
@@ -38,6 +40,19 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 @click.argument("variants", nargs=-1)
 @click.option("--all", "all_variants", is_flag=True, help="Run every registered variant.")
 @click.option(
+    "--variants",
+    "variant_list",
+    type=CommaList(str),
+    multiple=True,
+    help="Variant(s), comma-separated, as well as or instead of the VARIANTS arguments.",
+)
+@click.option(
+    "--protocol",
+    help="Run a published protocol (`ganbench list`): its rows (or the VARIANTS named, each one of its rows) "
+    "on its datasets (or --datasets) over its number of trials as seeds 0..N-1 (or --seeds), with its settings; "
+    "any option that departs from it (--steps, fewer seeds, another device) is recorded as a deviation.",
+)
+@click.option(
     "--dataset",
     "--datasets",
     "datasets",
@@ -52,16 +67,17 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
     "--seed",
     "--seeds",
     "seeds",
-    type=CommaList(int),
+    type=SeedList(),
     multiple=True,
-    help="Seed(s), comma-separated. [default: 0]",
+    help="Seed(s), comma-separated, each a number or a range such as 0-9. [default: 0]",
 )
 @click.option(
     "--profile",
-    type=click.Choice(list(PROFILES)),
+    type=click.Choice([*PROFILES, *RENAMED_PROFILES]),
     default=DEFAULT_PROFILE,
     show_default=True,
-    help="How long to train and how to evaluate (see README).",
+    help="How long to train and how to evaluate (see README). 'paper' is now 'long'; a paper's own "
+    "settings are a --protocol.",
 )
 @click.option("--steps", type=count(min=1), help="Generator steps (overrides the profile).")
 @click.option("--batch-size", type=count(min=1), help="Batch size (default: the dataset's protocol).")
@@ -128,6 +144,8 @@ DEFAULT_DATASET = "ring8"  # embedded: works on any machine, no download
 def run_cmd(
     variants,
     all_variants,
+    variant_list,
+    protocol,
     datasets,
     seeds,
     strict_images,
@@ -161,24 +179,40 @@ def run_cmd(
     """
     # config_fields: the options named after RunConfig fields (--steps, --lr-d, ...);
     # each one given overrides the profile's, dataset's or variant's default.
-    if all_variants and variants:
+    if all_variants and (variants or variant_list):
         raise UsageError("give variant names or --all, not both")
-    if not all_variants and not variants:
-        raise UsageError(f"name at least one variant ({', '.join(registered_variants())}) or pass --all")
     if resume and overwrite:
         raise UsageError("--resume and --overwrite contradict each other")
     check_backend(backend, ray_address, jobs, streams)
     observers = tensorboard_observers(tensorboard)  # without the package: one line, before any work
-    names = registered_variants() if all_variants else list(dict.fromkeys(variants))
-    for name in names:
-        get_variant(name)  # unknown names fail before anything runs
-    # --all with no --datasets: every registered dataset whose data is on this machine.
-    dataset_names = flatten(datasets) or (list(DATASETS) if all_variants else [DEFAULT_DATASET])
-    seed_list = flatten(seeds) or [0]  # their range is checked with the rest of the config
+    variants = list(dict.fromkeys([*variants, *flatten(variant_list)]))
     overrides = {k: v for k, v in config_fields.items() if v is not None}
     overrides.update(device=device, cuda_graph=False if no_cuda_graph else None)
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=bool(datasets))
+    deviations: list[str] = []
+    if protocol is not None:
+        if all_variants:
+            raise UsageError("--protocol runs the protocol's rows; name some of them, or none, but not --all")
+        if click.get_current_context().get_parameter_source("profile").name == "COMMANDLINE":
+            raise UsageError("--protocol sets the length and the evaluation itself; drop --profile")
+        proto = get_protocol(protocol)
+        names = variants or [r.variant for r in proto.rows]
+        for name in names:
+            get_variant(name)
+        seed_list = flatten(seeds) or list(range(proto.trials))
+        dataset_names = flatten(datasets) or list(proto.datasets)
+        suite, deviations = plan_protocol(proto, names, dataset_names, seed_list, overrides, data_root=data_root)
+        echo_err(deviation_banner(proto.name, deviations))
+    else:
+        if not all_variants and not variants:
+            raise UsageError(f"name at least one variant ({', '.join(registered_variants())}) or pass --all")
+        names = registered_variants() if all_variants else variants
+        for name in names:
+            get_variant(name)  # unknown names fail before anything runs
+        # --all with no --datasets: every registered dataset whose data is on this machine.
+        dataset_names = flatten(datasets) or (list(DATASETS) if all_variants else [DEFAULT_DATASET])
+        seed_list = flatten(seeds) or [0]  # their range is checked with the rest of the config
+        suite = plan(names, dataset_names, seed_list, overrides, data_root=data_root, explicit_datasets=bool(datasets))
     for name, how in suite.unavailable.items():
         echo_err(f"skipping dataset {name}: not on this machine; {how}")
     if strict_images:
@@ -194,6 +228,7 @@ def run_cmd(
         progress=not no_progress,
         echo=echo_err,
         observers=observers,
+        protocol_deviations=tuple(deviations),
     )
     configs = take_shard(suite.configs, shard)
     if shard is not None:
@@ -209,15 +244,34 @@ def run_cmd(
         echo_err(
             f"note: --streams {streams} on a CPU: the runs take turns, with no speed-up (their results do not change)"
         )
-    options = options.replace(resume=resume or all_variants)
+    # --all and --protocol suites are built over several sittings: they resume what is unfinished.
+    go_on = resume or all_variants or protocol is not None
+    options = options.replace(resume=go_on)
     outcomes = run_on_backend(
         configs, options, backend, ray_address, cpus_per_run, gpus_per_run, jobs=jobs, streams=streams
     )
-    _print_comparison(out, outcomes)
+    if protocol is not None:
+        _print_protocol_table(out, protocol)
+    else:
+        _print_comparison(out, outcomes)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
     click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if counts["failed"]:
         click.get_current_context().exit(1)
+
+
+def deviation_banner(name: str, deviations: list[str]) -> str:
+    if not deviations:
+        return f"protocol {name}: no deviations"
+    return f"protocol {name}: DEVIATIONS: " + "; ".join(deviations)
+
+
+def _print_protocol_table(out: Path, name: str) -> None:
+    from ..report.protocols import render_protocol
+
+    df = collect(out)
+    if not df.empty:
+        click.echo("\n" + render_protocol(df, get_protocol(name), "markdown"))
 
 
 def _print_comparison(out: Path, outcomes) -> None:

@@ -110,7 +110,7 @@ def _train_locked(run: _Run) -> TrainSteps:
     run.trainer = trainer = Trainer(cfg, run.variant, data)
     run_dir.observers = [observe(run_dir, cfg, data, trainer.sampler) for observe in options.observers]
     state = ckpt.load_latest(run_dir.checkpoint_dir, cfg.device, warn=options.echo) if options.resume else None
-    record = config_record(cfg, run.variant, data)
+    record = config_record(cfg, run.variant, data, options.protocol_deviations)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
         ckpt.set_rng_state(state["rng"], trainer.gens.train)

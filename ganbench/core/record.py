@@ -49,9 +49,12 @@ def origins(variant: Variant, dataset: str, arch: str | None = None) -> dict:
     return out
 
 
-def config_record(cfg: RunConfig, variant: Variant, data: Dataset) -> dict:
+def config_record(cfg: RunConfig, variant: Variant, data: Dataset, deviations=()) -> dict:
     return {
         "config": cfg.to_dict(),
+        # the published protocol the run follows (None: an ordinary run, see "profile") and
+        # how the suite that trained it departed from that protocol
+        "protocol": protocol_record(cfg, deviations),
         "variant": {"name": variant.name, "paper": variant.paper, **variant.hyperparameters()},
         # every plugin loaded in the process that trained (source, file, sha256), and
         # which of this run's parts came from one
@@ -60,6 +63,14 @@ def config_record(cfg: RunConfig, variant: Variant, data: Dataset) -> dict:
         "dataset": dataset_record(data, cfg.train_size),
         "environment": provenance.environment(cfg.device),
     }
+
+
+def protocol_record(cfg: RunConfig, deviations=()) -> dict:
+    """config.json's "protocol": a registered protocol's name and the suite's departures
+    from it, or, for an ordinary run, no name and the profile its length came from."""
+    if cfg.protocol is None:
+        return {"name": None, "profile": cfg.profile}
+    return {"name": cfg.protocol, "deviations": list(deviations)}
 
 
 def dataset_record(data: Dataset, fixed_size: int | None = None) -> dict:

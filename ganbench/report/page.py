@@ -194,6 +194,7 @@ def build_report(
                 parts += section.html(4)
         for section in (x for x in extra if x.dataset not in datasets):
             parts += section.html(2)
+        parts.extend(_protocol_sections(runs))
     parts.append("<h2>Per-run data</h2><details><summary>every run (JSON)</summary><pre>")
     cols = ["dataset", "variant", "seed", "status", "step", "reason", "wall_time_s", "steps_per_s"]
     parts.append(html.escape(json.dumps(json.loads(runs[cols].to_json(orient="records")), indent=1)))
@@ -202,3 +203,21 @@ def build_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, "\n".join(parts).encode("utf-8"))
     return path
+
+
+def _protocol_sections(runs) -> list[str]:
+    """Per registered protocol with runs here: its banner and, per dataset, ours beside the paper's."""
+    from ..protocols import PROTOCOLS
+    from .protocols import banner, compare, display
+
+    names = [n for n in PROTOCOLS if "cfg.protocol" in runs and (runs["cfg.protocol"] == n).any()]
+    parts = []
+    for name in names:
+        proto = PROTOCOLS[name]
+        cmp = compare(runs, proto)
+        parts.append(f"<h2>Against the paper: {html.escape(proto.title)}</h2>")
+        parts.append(f"<p class='protocol'><strong>{html.escape(banner(runs, proto))}</strong></p>")
+        for ds in proto.datasets:
+            parts.append(f"<h3>{html.escape(ds)}</h3>")
+            parts.append(display(cmp, ds).to_html(index=False, escape=True))
+    return parts

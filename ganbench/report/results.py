@@ -146,6 +146,11 @@ def run_row(path: Path, problems: list[str] | None = None) -> dict:
     if bad:
         problems.append(f"metrics.jsonl: {', '.join(bad)} of the last evaluation not a number: left out")
     row.update(protocol_fields(_object(evals.get("protocol")), cfg, _object(record.get("dataset"))))
+    # the published protocol the run followed (config.json "protocol"), and how its suite departed from it
+    followed = _object(record.get("protocol"))
+    deviations = followed.get("deviations")
+    row["protocol.name"] = followed.get("name") if isinstance(followed.get("name"), str) else None
+    row["protocol.deviations"] = " | ".join(map(str, deviations)) if isinstance(deviations, list) else ""
     for key, value in cfg.items():
         row[f"cfg.{key}"] = str(value) if isinstance(value, (list, tuple)) else value
     env = _object(record.get("environment"))

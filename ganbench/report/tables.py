@@ -13,25 +13,8 @@ import math
 
 import pandas as pd
 
-# Which way is better. Metrics not listed here (stds, losses) are shown but never ranked.
-HIGHER, LOWER = "higher", "lower"
-DIRECTIONS: dict[str, str] = {
-    "fid": LOWER,
-    "kid_mean": LOWER,
-    "precision": HIGHER,
-    "recall": HIGHER,
-    "density": HIGHER,  # Naeem et al. 2020: about 1 for samples like the reference, may exceed 1
-    "coverage": HIGHER,
-    "is_mean": HIGHER,
-    "modes": HIGHER,
-    "hq_frac": HIGHER,
-    "reverse_kl": LOWER,
-    "kl_uniform": LOWER,
-    "mnist_is": HIGHER,
-    "mnist_fid": LOWER,
-    "mnist_density": HIGHER,
-    "mnist_coverage": HIGHER,
-}
+from ..metrics.keys import DIRECTIONS, HIGHER, LOWER  # noqa: F401  (re-exported)
+
 METRIC_ORDER = list(DIRECTIONS)
 # Decimals shown: mode counts are integers per run (a mean over seeds needs one decimal);
 # FIDs live on a scale of tens to thousands.
@@ -156,6 +139,9 @@ def protocol_line(df: pd.DataFrame, dataset: str) -> str:
 
     # (label, column, whether runs that differ in it are measured under different protocols)
     fields = [("profile", "cfg.profile", True), ("steps", "cfg.steps", True), ("batch", "cfg.batch_size", True)]
+    followed = trained["cfg.protocol"].dropna() if "cfg.protocol" in trained else pd.Series([], dtype=object)
+    if len(followed):  # runs of a published protocol: that, not the profile, set their length
+        fields[0] = ("protocol", "cfg.protocol", True)
     training = [f"{label} {values(col, trained)}" for label, col, _ in fields] if len(trained) else []
     mixed = [label for label, col, _ in fields if col in trained and trained[col].dropna().nunique() > 1]
     fields = [
@@ -170,9 +156,18 @@ def protocol_line(df: pd.DataFrame, dataset: str) -> str:
     if mixed:
         head = f"MIXED PROTOCOLS (the runs differ in {', '.join(mixed)}: their means are not comparable)"
     note = ""
+    if len(followed):
+        deviations = dict.fromkeys(
+            item
+            for text in sub.get("protocol.deviations", pd.Series([], dtype=object)).dropna()
+            for item in str(text).split(" | ")
+            if item
+        )
+        if deviations:
+            note += f" DEVIATIONS from protocol {values('cfg.protocol', trained)}: {'; '.join(deviations)}."
     if scored.any():
         names = ", ".join(dict.fromkeys(sub.loc[scored, "variant"]))
-        note = f" Scored by `ganbench score`, not trained by ganbench: {names}."
+        note += f" Scored by `ganbench score`, not trained by ganbench: {names}."
     return f"{head}: " + "; ".join(parts) + "." + note + " Arrows: ↑ higher is better, ↓ lower is better; best in bold."
 
 

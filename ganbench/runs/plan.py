@@ -15,7 +15,8 @@ from .. import config
 from ..config import RunConfig
 from ..data import data_root as resolve_root
 from ..data import get_dataset_spec
-from ..errors import DataUnavailable
+from ..errors import DataUnavailable, UsageError
+from ..protocols import Protocol
 from ..spec import Variant
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "SuitePlan",
     "get_variant",
     "plan",
+    "plan_protocol",
     "register_variant",
     "registered_variants",
     "resolve",
@@ -65,6 +67,10 @@ def plan(
     `unavailable` (and left out) when it came from a default list. Nothing is decoded
     here: each run loads its data itself.
     """
+    return _plan(variants, datasets, seeds, lambda variant, ds: overrides, data_root, explicit_datasets)
+
+
+def _plan(variants, datasets, seeds, overrides_for, data_root, explicit_datasets) -> SuitePlan:
     root = resolve_root(data_root)
     configs, unavailable = [], {}
     for ds in datasets:
@@ -78,7 +84,8 @@ def plan(
             spec.fetch(root)  # raises a one-line DataUnavailable when it cannot
         for variant in variants:
             for seed in seeds:
-                configs.append(resolve(RunConfig(variant=variant, dataset=ds, seed=seed, **overrides)))
+                fields = overrides_for(variant, ds)
+                configs.append(resolve(RunConfig(variant=variant, dataset=ds, seed=seed, **fields)))
     return SuitePlan(configs, unavailable)
 
 
@@ -88,3 +95,34 @@ def take_shard(items: list, shard: tuple[int, int] | None) -> list:
         return list(items)
     i, n = shard
     return list(items[i::n])
+
+
+def check_protocol(protocol: Protocol) -> None:
+    """Every row of `protocol` names a registered variant (UsageError, one line, if not)."""
+    missing = [f"{r.label} -> {r.variant}" for r in protocol.rows if r.variant not in VARIANTS]
+    if missing:
+        raise UsageError(f"protocol {protocol.name}: rows name unregistered variants: {', '.join(missing)}")
+
+
+def plan_protocol(
+    protocol: Protocol,
+    variants: list[str],
+    datasets: list[str],
+    seeds: list[int],
+    overrides: dict,
+    data_root=None,
+) -> tuple[SuitePlan, list[str]]:
+    """Resolved configs for every (dataset, row, seed) of `protocol`: the protocol's settings
+    for that row and dataset, then `overrides` (the command line's) on top; and the suite's
+    deviations from the protocol (Protocol.deviations). Every dataset is named explicitly."""
+    check_protocol(protocol)
+    for variant in variants:
+        protocol.row(variant)  # a variant with no row is refused with the rows listed
+    for ds in datasets:
+        protocol.overrides(protocol.rows[0].variant, ds)  # a dataset it does not have is refused
+
+    def overrides_for(variant: str, ds: str) -> dict:
+        return {**protocol.overrides(variant, ds), **overrides}
+
+    suite = _plan(variants, datasets, seeds, overrides_for, data_root, explicit_datasets=True)
+    return suite, protocol.deviations(suite.configs, seeds)
