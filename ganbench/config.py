@@ -259,6 +259,12 @@ def resolve(cfg: RunConfig, variant: Variant) -> RunConfig:
     return out
 
 
+def print_line(message: str) -> None:
+    """RunOptions' default echo: print. A module function, so the options pickle even after
+    a library has replaced builtins.print (Ray's driver does: pickle then refuses print)."""
+    print(message)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How a run (or a suite of runs) is carried out: the side arguments every layer passes
@@ -281,7 +287,7 @@ class RunOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
-    echo: Callable[[str], None] = print
+    echo: Callable[[str], None] = print_line
     plugins: tuple[str, ...] = field(default_factory=_plugins.loaded_sources)
     observers: tuple = ()
     # How this suite departs from its runs' protocol (Protocol.deviations), one line each:

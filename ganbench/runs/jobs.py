@@ -39,7 +39,7 @@ import sys
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..config import RunConfig, RunOptions
+from ..config import RunConfig, RunOptions, print_line
 from .one import Outcome, run_dir_of
 
 
@@ -142,7 +142,7 @@ class ProcessSlot:
     def __init__(self, ctx, slot: int, gpu: str | None, streams: int, options: RunOptions, fresh_per_run: bool):
         self.ctx, self.slot, self.gpu, self.streams = ctx, slot, gpu, streams
         # What a child gets: no progress bars (they would interleave), no parent's echo.
-        self.options = options.replace(progress=False, echo=print)
+        self.options = options.replace(progress=False, echo=print_line)
         self.fresh_per_run = fresh_per_run
         self.worker: _Worker | None = None
 

@@ -25,7 +25,7 @@ import os
 import time
 from pathlib import Path
 
-from ..config import RunConfig, RunOptions
+from ..config import RunConfig, RunOptions, print_line
 from ..errors import GanbenchError, RunLocked, UsageError
 from .one import Outcome, decide, failed_outcome, outcome_line, run_dir_of, run_label
 from .schedule import folder_label
@@ -104,7 +104,7 @@ def run_suite_ray(
         label = run_label(i, n, outcome.cfg, folder_label(outs[i - 1], options))
         echo(outcome_line(label, outcome) + note + f"  [{len(outcomes)}/{n} finished, {running} to go]")
 
-    task_options = options.replace(progress=False, echo=print)
+    task_options = options.replace(progress=False, echo=print_line)
     todo = []
     refs: dict = {}
     for i, (cfg, out) in enumerate(zip(configs, outs, strict=True), 1):
