@@ -50,7 +50,7 @@ def test_wide_ranges_and_log_scales_hold_over_many_draws():
     assert np.mean(lr < -4) == pytest.approx(1 / 3, abs=0.04)  # a third of the draws per decade
     assert -1 <= lam.min() and lam.max() <= 2 and abs(lam.mean() - 0.5) < 0.1
     assert 0 <= beta1.min() and beta1.max() <= 1 and abs(beta1.mean() - 0.5) < 0.03
-    assert {d["n_critic"] for d in draws} == {1, 2, 3, 4, 5}
+    assert {d["n_critic"] for d in draws} == {1, 5}  # random.choice([1, 5]) in compare_gan v1
     assert all(d["beta2"] == 0.999 for d in draws)
     assert {d["d_norm"] for d in draws} == {"batch", "none"}
     # penalty_weight is the WGAN-GP table's only: no other variant samples it
@@ -289,9 +289,16 @@ def test_sweep_tensorboard_writes_each_trials_event_files(tmp_path):
     assert result.exit_code == 0, result.output
     for k in (1, 2):
         assert list((tmp_path / "trials" / f"t{k:03d}" / "ring8" / "lsgan" / "seed0" / "tb").glob("events.*"))
-    # 20 steps: no trial has a reverse_kl (no sample near a mode), so there is no best, and the report says so
+    # 20 steps: a trial has no reverse_kl when no sample is near a mode; the report counts those
+    # as unscored, and names no best trial when none is scored
+    scored = 0
+    for k in (1, 2):
+        records = (tmp_path / "trials" / f"t{k:03d}" / "ring8" / "lsgan" / "seed0" / "metrics.jsonl").read_text()
+        final = [r for r in map(json.loads, records.splitlines()) if r.get("type") == "eval"][-1]
+        scored += isinstance(final.get("reverse_kl"), float) and math.isfinite(final["reverse_kl"])
     (best,) = json.loads((tmp_path / "report" / "best.json").read_text())
-    assert best["variant"] == "lsgan" and best["trials"] == best["unscored"] == 2 and "best trial" not in best
+    assert best["variant"] == "lsgan" and best["trials"] == 2 and best["unscored"] == 2 - scored
+    assert ("best trial" in best) == (scored > 0)
 
 
 def test_sweep_shards_train_their_trials_then_their_part_of_the_reruns(tmp_path):
