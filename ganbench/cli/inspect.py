@@ -141,7 +141,11 @@ def table_cmd(out: Path, fmt: str, per_run: bool, protocol: str | None, csv_path
     if protocol is not None:
         from ..protocols import get_protocol
         from ..report.protocols import render_protocol
+        from ..report.sweep import protocol_frame
+        from ..runs.sweep import is_sweep
 
+        if is_sweep(out):  # a sweep's trials are a search, not seeds: its reruns make the table
+            df = protocol_frame(out)
         text = render_protocol(df, get_protocol(protocol), fmt)
         atomic_write_bytes(out / f"protocol-{protocol}.{suffix}", text.encode())
         click.echo(text)

@@ -220,3 +220,10 @@ def run_on_backend(configs, options, backend: str, ray_address, cpus_per_run, gp
     from ..runs.schedule import run_suite
 
     return run_suite(configs, options, outs=outs, **local)
+
+
+def deviation_banner(name: str, deviations: list[str]) -> str:
+    """The line `run --protocol` and `sweep --protocol` print before any work."""
+    if not deviations:
+        return f"protocol {name}: no deviations"
+    return f"protocol {name}: DEVIATIONS: " + "; ".join(deviations)

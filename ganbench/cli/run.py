@@ -27,6 +27,7 @@ from .options import (
     backend_options,
     check_backend,
     count,
+    deviation_banner,
     echo_err,
     flatten,
     run_on_backend,
@@ -258,12 +259,6 @@ def run_cmd(
     click.echo(f"\n{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if counts["failed"]:
         click.get_current_context().exit(1)
-
-
-def deviation_banner(name: str, deviations: list[str]) -> str:
-    if not deviations:
-        return f"protocol {name}: no deviations"
-    return f"protocol {name}: DEVIATIONS: " + "; ".join(deviations)
 
 
 def _print_protocol_table(out: Path, name: str) -> None:

@@ -10,6 +10,7 @@ from ..config import PROFILES, RunOptions, resolve_device
 from ..core.record import existing_state
 from ..errors import UsageError
 from ..metrics.evaluate import make_evaluator
+from ..protocols import get_protocol
 from ..report import sweep as sweep_report
 from ..runs import space as spaces
 from ..runs import sweep as sweep_plan
@@ -25,18 +26,27 @@ from .options import (
     backend_options,
     check_backend,
     count,
+    deviation_banner,
     echo_err,
     flatten,
     run_on_backend,
     tensorboard_observers,
 )
 
+# Metrics an evaluator computes only with --inception (off by default on a CPU).
+INCEPTION_METRICS = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "is_mean")
+
 
 @cli.command("sweep")
 @click.argument("variants", nargs=-1)
 @click.option("--all", "all_variants", is_flag=True, help="Sweep every registered variant.")
 @click.option(
-    "--dataset", "--datasets", "datasets", type=CommaList(str), multiple=True, required=True, help="Dataset(s)."
+    "--dataset",
+    "--datasets",
+    "datasets",
+    type=CommaList(str),
+    multiple=True,
+    help="Dataset(s); required unless --protocol names them.",
 )
 @click.option(
     "--space",
@@ -56,6 +66,12 @@ from .options import (
 )
 @click.option("--sample-seed", type=count(min=0), default=0, show_default=True, help="Seeds the sampler.")
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="quick", show_default=True)
+@click.option(
+    "--protocol",
+    help="A search study from `ganbench list` (lucic-2018): its rows, datasets, fixed settings, length, space, "
+    "budget, selection and metric are the defaults, every departure is recorded as a deviation, and "
+    "OUT/report/protocol.md sets the reruns beside the paper's table.",
+)
 @click.option("--steps", type=count(min=1), help="Generator steps (overrides the profile).")
 @click.option("--eval-every", type=count(min=0), help="Steps between evaluations (0: only at the end).")
 @click.option("--eval-samples", type=count(min=1), help="Generated samples per evaluation.")
@@ -90,6 +106,7 @@ def sweep_cmd(
     trials,
     rerun_seeds,
     sample_seed,
+    protocol,
     select,
     metric,
     out,
@@ -112,8 +129,36 @@ def sweep_cmd(
     as a run directory, rerun each variant's best with --seeds more seeds, and write the
     tables and budget curves to OUT/report. Rerunning resumes: finished trials are skipped.
     """
+    ctx = click.get_current_context()
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name).name == "COMMANDLINE"
+
     if all_variants and variants:
         raise UsageError("give variant names or --all, not both")
+    proto = None
+    if protocol is not None:
+        proto = get_protocol(protocol)
+        if proto.search is None:
+            raise UsageError(
+                f"protocol {proto.name} is not a search study (it has no [search]); "
+                "run it with `ganbench run --protocol`"
+            )
+        if all_variants:
+            raise UsageError("--protocol sweeps the protocol's rows; name some of them, or none, but not --all")
+        if given("profile"):
+            raise UsageError("--protocol sets the length and the evaluation itself; drop --profile")
+        variants = variants or tuple(r.variant for r in proto.rows)
+        for name in variants:
+            proto.row(name)  # a variant with no row is refused with the rows listed
+        datasets = datasets or (list(proto.datasets),)
+        space_name = space_name if given("space_name") else proto.search.space
+        select = select if given("select") else proto.search.select
+        metric = metric if metric is not None else proto.search.metric
+        if inception is None and metric in INCEPTION_METRICS:
+            inception = True  # the protocol is scored on an Inception metric, on any device
+    if not datasets:
+        raise UsageError("name the dataset(s) with --dataset, or give a --protocol that names them")
     if not all_variants and not variants:
         raise UsageError(f"name at least one variant ({', '.join(registered_variants())}) or pass --all")
     if metric is not None and metric not in sweep_report.DIRECTIONS:
@@ -128,9 +173,21 @@ def sweep_cmd(
     if unknown:
         echo_err(f"note: space {space.name} has tables for unregistered variant(s) {', '.join(unknown)}")
     overrides = {k: v for k, v in length.items() if v is not None}
+    if proto is not None:
+        overrides.pop("profile", None)  # the protocol fixes the length and the evaluation
     overrides.update(device=device)
     dataset_names = flatten(datasets)
-    trials_plan = sweep_plan.plan_trials(space, names, dataset_names, trials, out, overrides, sample_seed)
+    fixed = None
+    deviations: list[str] = []
+    if proto is not None:
+        for ds in dataset_names:
+            proto.overrides(names[0], ds)  # a dataset the protocol does not have is refused
+        fixed = proto.overrides
+        bases = sweep_plan.base_configs(names, dataset_names, overrides, fixed)
+        seeds = list(range(TRIAL_SEED + 1, TRIAL_SEED + 1 + rerun_seeds))
+        deviations = proto.deviations(bases, seeds) + proto.search_deviations(space.name, trials, select, metric)
+        echo_err(deviation_banner(proto.name, deviations))
+    trials_plan = sweep_plan.plan_trials(space, names, dataset_names, trials, out, overrides, sample_seed, fixed)
     manifest = {
         "space": space.record(),
         "sample_seed": sample_seed,
@@ -141,6 +198,8 @@ def sweep_cmd(
         "select": select,
         "metric": metric,
         "overrides": {k: v for k, v in overrides.items()},
+        "protocol": proto.name if proto is not None else None,
+        "deviations": deviations,
     }
     sweep_plan.write_records(out, manifest, trials_plan)
     run_device = resolve_device(device)
@@ -152,6 +211,7 @@ def sweep_cmd(
         progress=not no_progress,
         echo=echo_err,
         observers=observers,
+        protocol_deviations=tuple(deviations),
     )
     backend_args = dict(
         backend=backend, ray_address=ray_address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, jobs=jobs
@@ -183,6 +243,8 @@ def sweep_cmd(
     result = sweep_report.write_report(out, metric, select)
     if "tables" in result:
         click.echo("\n" + result["tables"]["best"].to_markdown(index=False))
+        if "protocol" in result:
+            click.echo("\n" + result["protocol"])
         click.echo(f"\ntables and plots: {out / sweep_plan.REPORT}")
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged", "failed")}
     click.echo(f"{len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))

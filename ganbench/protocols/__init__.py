@@ -63,6 +63,21 @@ class Row:
     published: Mapping[str, Mapping[str, Published]]  # dataset -> metric -> number
 
 
+# How a sweep protocol picks the score of a trial (report/sweep.py SELECT; tests/test_protocols.py checks they match).
+SELECT = ("final", "best-checkpoint")
+
+
+@dataclass(frozen=True)
+class Search:
+    """A hyperparameter search study's budget (Lucic et al. 2018): `ganbench sweep --protocol`."""
+
+    space: str  # a built-in search space (runs/space.py)
+    trials: int  # sampled configurations per model and dataset
+    select: str  # a SELECT value: which evaluation of a trial is its score
+    metric: str  # the score
+    source: str  # where these come from
+
+
 @dataclass(frozen=True)
 class Protocol:
     name: str
@@ -81,6 +96,9 @@ class Protocol:
     rows: tuple[Row, ...]
     differences: tuple[str, ...]  # where ganbench's runs differ from the authors' code, with the code cited
     file: str = ""
+    # A search study's budget; None for a protocol of fixed settings. With one, `trials` is
+    # the number of seeds the best configuration was rerun with behind each published mean.
+    search: Search | None = None
 
     def row(self, variant: str) -> Row:
         for row in self.rows:
@@ -123,6 +141,24 @@ class Protocol:
         devices = sorted({c.device.split(":")[0] for c in configs} - {self.device})
         if devices:
             out.append(f"device {'/'.join(devices)} (protocol: {self.device})")
+        return out
+
+    def search_deviations(self, space: str, trials: int, select: str, metric: str | None) -> list[str]:
+        """How a sweep's search departs from this protocol's [search], one line each."""
+        if self.search is None:
+            raise UsageError(
+                f"protocol {self.name} is not a search study (it has no [search]); use `ganbench run --protocol`"
+            )
+        s = self.search
+        out = []
+        if space != s.space:
+            out.append(f"space {space} (protocol: {s.space})")
+        if trials != s.trials:
+            out.append(f"{trials} trials per variant and dataset (protocol: {s.trials})")
+        if select != s.select:
+            out.append(f"select {select} (protocol: {s.select})")
+        if metric is not None and metric != s.metric:
+            out.append(f"metric {metric} (protocol: {s.metric})")
         return out
 
     def summary(self) -> str:
@@ -276,6 +312,9 @@ def parse(data: Mapping, file: str = "") -> Protocol:
     differences = data.get("differences", [])
     if not (isinstance(differences, list) and all(isinstance(d, str) for d in differences)):
         raise _Invalid(f"{where}: differences must be a list of strings")
+    search = None
+    if "search" in data:
+        search = _search(_need(data, "search", dict, where), rows, f"{where} [search]")
     return Protocol(
         name=name,
         **text,
@@ -290,7 +329,32 @@ def parse(data: Mapping, file: str = "") -> Protocol:
         rows=tuple(rows),
         differences=tuple(differences),
         file=file,
+        search=search,
     )
+
+
+def _search(table: Mapping, rows: list[Row], where: str) -> Search:
+    for key in table:
+        if key not in ("space", "trials", "select", "metric", "source"):
+            raise _Invalid(f"{where}: unknown key {key!r}; a search has space, trials, select, metric and source")
+    space = _need(table, "space", str, where)
+    trials = _need(table, "trials", int, where)
+    if trials < 1:
+        raise _Invalid(f"{where}: trials must be >= 1, got {trials}")
+    select = _need(table, "select", str, where)
+    if select not in SELECT:
+        raise _Invalid(f"{where}: select must be one of {', '.join(SELECT)}, got {select!r}")
+    metric = _need(table, "metric", str, where)
+    if metric not in DIRECTIONS:
+        raise _Invalid(f"{where}: unknown metric {metric!r}; ganbench's: {', '.join(DIRECTIONS)}")
+    for row in rows:
+        for ds, metrics in row.published.items():
+            if set(metrics) - {metric}:
+                raise _Invalid(
+                    f"{where}: row {row.label!r} publishes {', '.join(sorted(metrics))} on {ds}; "
+                    f"a search is scored on {metric} alone"
+                )
+    return Search(space, trials, select, metric, _need(table, "source", str, where))
 
 
 def _register_builtins() -> None:

@@ -194,7 +194,13 @@ def build_report(
                 parts += section.html(4)
         for section in (x for x in extra if x.dataset not in datasets):
             parts += section.html(2)
-        parts.extend(_protocol_sections(runs))
+        # A sweep's trials are a search, not seeds: its protocol table is its reruns'.
+        if is_sweep(out):
+            from .sweep import protocol_frame
+
+            parts.extend(_protocol_sections(protocol_frame(out)))
+        else:
+            parts.extend(_protocol_sections(runs))
     parts.append("<h2>Per-run data</h2><details><summary>every run (JSON)</summary><pre>")
     cols = ["dataset", "variant", "seed", "status", "step", "reason", "wall_time_s", "steps_per_s"]
     parts.append(html.escape(json.dumps(json.loads(runs[cols].to_json(orient="records")), indent=1)))

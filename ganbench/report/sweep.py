@@ -302,7 +302,57 @@ def write_report(root: Path, metric: str | None = None, select: str = "final") -
     atomic_write_json(
         report / "selection.json", {"select": select, "metric": metric_of, "floor": "worst scored trial of the dataset"}
     )
-    return {"scores": scores, "tables": tables, "written": written}
+    result = {"scores": scores, "tables": tables, "written": written}
+    protocol_table = write_protocol_tables(root)
+    if protocol_table is not None:
+        result["protocol"] = protocol_table
+        written += [report / f"protocol.{s}" for s in ("md", "csv", "tex", "json")]
+    return result
+
+
+def protocol_frame(root: Path) -> pd.DataFrame:
+    """The reruns of a sweep's best configurations (DIR/best) as `collect` rows, for a
+    protocol's table: the trials are a search, not seeds of one configuration, so they stay
+    out. Each metric the sweep's protocol publishes is taken at the sweep's selection (the
+    best checkpoint, under best-checkpoint, as the trials were scored)."""
+    from ..protocols import PROTOCOLS
+    from ..runs.sweep import MANIFEST
+    from .results import collect
+
+    manifest = read_json(Path(root) / MANIFEST) or {}
+    df = collect(Path(root) / BEST)
+    proto = PROTOCOLS.get(manifest.get("protocol") or "")
+    select = manifest.get("select", "final")
+    if df.empty or proto is None or select == "final":
+        return df
+    df = df.copy()
+    metrics = sorted({m for row in proto.rows for pub in row.published.values() for m in pub})
+    for i, r in df.iterrows():
+        cfg = (read_json(Path(r["run_dir"]) / "config.json") or {}).get("config", {})
+        records = read_jsonl(Path(r["run_dir"]) / "metrics.jsonl")
+        for m in metrics:
+            df.loc[i, m] = _score(records, m, select, r["status"], cfg.get("steps"))
+    return df
+
+
+def write_protocol_tables(root: Path) -> str | None:
+    """DIR/report/protocol.{md,csv,tex,json}: the reruns beside the paper's table, when the
+    sweep ran under a registered protocol; returns the markdown (None: no protocol, or no rerun)."""
+    from ..protocols import PROTOCOLS
+    from ..runs.sweep import MANIFEST
+    from .protocols import render_protocol
+
+    name = (read_json(Path(root) / MANIFEST) or {}).get("protocol")
+    if not name or name not in PROTOCOLS:
+        return None
+    df = protocol_frame(root)
+    if df.empty:
+        return None
+    report = Path(root) / REPORT
+    report.mkdir(parents=True, exist_ok=True)
+    for fmt, suffix in (("markdown", "md"), ("csv", "csv"), ("latex", "tex"), ("json", "json")):
+        atomic_write_bytes(report / f"protocol.{suffix}", render_protocol(df, PROTOCOLS[name], fmt).encode())
+    return render_protocol(df, PROTOCOLS[name], "markdown")
 
 
 def protocol_of(root: Path) -> str:
@@ -312,8 +362,11 @@ def protocol_of(root: Path) -> str:
     m = read_json(Path(root) / MANIFEST) or {}
     space = m.get("space") or {}
     length = ", ".join(f"{k} {v}" for k, v in (m.get("overrides") or {}).items())
+    under = ""
+    if m.get("protocol"):
+        under = f"protocol {m['protocol']} (deviations: {'; '.join(m.get('deviations') or []) or 'none'}); "
     return (
-        f"sweep: space {space.get('name', '?')} (sha256 {str(space.get('sha256', '?'))[:12]}), "
+        f"sweep: {under}space {space.get('name', '?')} (sha256 {str(space.get('sha256', '?'))[:12]}), "
         f"{m.get('trials', '?')} trials per variant and dataset (sample seed {m.get('sample_seed', '?')}), "
         f"score {m.get('metric') or 'the dataset default'} at {m.get('select', 'final')}, "
         f"best configuration rerun with seeds {m.get('rerun_seeds', [])}; trials: {length or 'defaults'}. "

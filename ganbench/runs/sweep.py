@@ -15,6 +15,7 @@ of N, biased upward; fresh seeds score its configuration without that bias.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,24 +57,46 @@ def plan_trials(
     root: Path,
     overrides: dict,
     sample_seed: int = 0,
+    fixed: Callable[[str, str], dict] | None = None,
 ) -> list[Trial]:
     """n_trials sampled configs for every (dataset, variant): equal budgets. `overrides` are
-    the RunConfig fields every trial shares (profile, steps, device, ...)."""
+    the RunConfig fields every trial shares (profile, steps, device, ...); `fixed(variant,
+    dataset)`, a protocol's settings for that row (Protocol.overrides), lie under them. A
+    field the space samples may be set by neither."""
+    from ..errors import UsageError
+
     trials = []
     for ds in datasets:
         for variant in variants:
-            base = resolve(RunConfig(variant=variant, dataset=ds, seed=TRIAL_SEED, **overrides))
+            shared = {**(fixed(variant, ds) if fixed else {}), **overrides}
+            base = resolve(RunConfig(variant=variant, dataset=ds, seed=TRIAL_SEED, **shared))
             for k in range(1, n_trials + 1):
                 values = spaces.sample(space, variant, base.dataset, k, sample_seed)
                 fields = spaces.to_fields(values, base.betas)
                 clash = sorted(set(fields) & set(overrides))
                 if clash:
-                    from ..errors import UsageError
-
                     raise UsageError(f"the space samples {', '.join(clash)}; do not also set it on the command line")
-                cfg = resolve(RunConfig(variant=variant, dataset=ds, seed=TRIAL_SEED, **overrides, **fields))
+                fixed_clash = sorted(set(fields) & (set(shared) - set(overrides)))
+                if fixed_clash:
+                    raise UsageError(
+                        f"the protocol fixes {', '.join(fixed_clash)} for {variant} on {ds}, "
+                        f"which space {space.name} samples; use a space that leaves them alone"
+                    )
+                cfg = resolve(RunConfig(variant=variant, dataset=ds, seed=TRIAL_SEED, **shared, **fields))
                 trials.append(Trial(k, values, cfg, trial_out(root, k)))
     return trials
+
+
+def base_configs(
+    variants: list[str], datasets: list[str], overrides: dict, fixed: Callable[[str, str], dict] | None = None
+) -> list[RunConfig]:
+    """Each (dataset, variant)'s resolved config before sampling: what a protocol's
+    deviations are measured on (the sampled fields are the search's, not departures)."""
+    return [
+        resolve(RunConfig(variant=v, dataset=ds, seed=TRIAL_SEED, **{**(fixed(v, ds) if fixed else {}), **overrides}))
+        for ds in datasets
+        for v in variants
+    ]
 
 
 def rerun_configs(best: dict[tuple[str, str], RunConfig], seeds: int) -> list[RunConfig]:
