@@ -271,3 +271,11 @@ def test_a_protocol_that_fixes_what_the_space_samples_is_refused(tmp_path):
         result = invoke("sweep", "--protocol", "tiny-search", "--trials", "2", "--out", tmp_path / "s")
     assert result.exit_code == 2, result.output
     assert "the protocol fixes lr_d for dcgan on ring8, which space lucic-narrow samples" in result.output
+
+
+def test_list_says_how_to_run_a_search_study():
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "search study (ganbench sweep --protocol lucic-2018)" in x)
+    assert "100 trials of lucic-wide at 15,625 steps, scored on fid at best-checkpoint" in line
+    assert "the best rerun 50 times, ± std" in line

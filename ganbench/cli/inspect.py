@@ -80,14 +80,23 @@ def list_cmd() -> None:
             click.echo(f"  {'':<13} {line}")
     from ..protocols import PROTOCOLS
 
-    click.echo("\nProtocols (ganbench run --protocol NAME; ganbench table --protocol NAME)")
+    click.echo(
+        "\nProtocols (ganbench run --protocol NAME, a search study: ganbench sweep --protocol NAME; "
+        "ganbench table --protocol NAME)"
+    )
     for proto in PROTOCOLS.values():
         click.echo(f"  {proto.name:<21} {proto.title}")
         click.echo(f"  {'':<21} rows: {', '.join(f'{r.label} = {r.variant}' for r in proto.rows)}")
-        click.echo(
-            f"  {'':<21} datasets: {', '.join(proto.datasets)}; {proto.settings['steps']:,} steps; "
-            f"{proto.trials} trials, ± {proto.error}"
-        )
+        if proto.search is None:
+            length = f"{proto.settings['steps']:,} steps; {proto.trials} trials, ± {proto.error}"
+        else:
+            s = proto.search
+            length = (
+                f"search study (ganbench sweep --protocol {proto.name}): {s.trials} trials of {s.space} "
+                f"at {proto.settings['steps']:,} steps, scored on {s.metric} at {s.select}; "
+                f"the best rerun {proto.trials} times, ± {proto.error}"
+            )
+        click.echo(f"  {'':<21} datasets: {', '.join(proto.datasets)}; {length}")
         click.echo(f"  {'':<21} {proto.citation}")
         click.echo(f"  {'':<21} code: {proto.code}")
         click.echo(f"  {'':<21} from: {plugins.origin_of('protocol', proto.name)}")
