@@ -5,7 +5,7 @@
 #   GANBENCH_DATA=../shared/data bash scripts/make_protocol_results.sh [pacgan-2d] [pacgan-stacked-mnist]
 #
 # pacgan-2d: 3 rows x ring8, grid25 x seeds 0-4 at 10,000 steps (2.5% of PacGAN's 400,000);
-#   about 1 h 30 min at --jobs 2 on 2 idle cores (measured 2026-12-02, AMD EPYC).
+#   about 1 h 30 min at --jobs 2 on 2 idle cores (measured 2026-12-02, Intel Xeon).
 # pacgan-stacked-mnist: 3 rows x seeds 0-2 at 1,000 steps (1% of the 100,000 iterations); it
 #   needs MNIST under $GANBENCH_DATA and is about 1 h of 2 cores per seed.
 # Seeds are trained one or two at a time so that a sitting cut short leaves whole seeds,
