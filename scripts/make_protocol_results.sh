@@ -7,7 +7,7 @@
 # pacgan-2d: 3 rows x ring8, grid25 x seeds 0-4 at 10,000 steps (2.5% of PacGAN's 400,000);
 #   about 1 h 30 min at --jobs 2 on 2 idle cores (measured 2026-12-02, Intel Xeon).
 # pacgan-stacked-mnist: 3 rows x seeds 0-2 at 1,000 steps (1% of the 100,000 iterations); it
-#   needs MNIST under $GANBENCH_DATA and is about 1 h of 2 cores per seed.
+#   needs MNIST under $GANBENCH_DATA and is about 3.5 CPU-hours per seed (docs/protocols.md).
 # Seeds are trained one or two at a time so that a sitting cut short leaves whole seeds,
 # which can be committed; runs resume and skip what is done, so rerun the script to go on.
 # Weights and checkpoints are git-ignored (results/protocols/.gitignore).
@@ -26,7 +26,7 @@ for p in "${what[@]}"; do
     ganbench run --protocol "$p" --seeds "$seeds" --steps "$steps" --jobs "$jobs" --resume \
       --no-progress --out "$out"
   done
-  for fmt in markdown csv latex json; do
+  for fmt in csv latex json; do   # the markdown one is written by the printing call below
     ganbench table --protocol "$p" --out "$out" --format "$fmt" > /dev/null
   done
   ganbench table --protocol "$p" --out "$out"
