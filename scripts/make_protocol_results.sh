@@ -7,7 +7,8 @@
 # pacgan-2d: 3 rows x ring8, grid25 x seeds 0-4 at 10,000 steps (2.5% of PacGAN's 400,000);
 #   about 1 h 30 min at --jobs 2 on 2 idle cores (measured 2026-12-02, Intel Xeon).
 # pacgan-stacked-mnist: 3 rows x seeds 0-2 at 1,000 steps (1% of the 100,000 iterations); it
-#   needs MNIST under $GANBENCH_DATA and is about 3.5 CPU-hours per seed (docs/protocols.md).
+#   needs MNIST under $GANBENCH_DATA and is about 1.5 CPU-hours per seed on an AMD EPYC and
+#   3.5 on an Intel Xeon (measured 2026-12-02/03, docs/protocols.md).
 # Seeds are trained one or two at a time so that a sitting cut short leaves whole seeds,
 # which can be committed; runs resume and skip what is done, so rerun the script to go on.
 # Weights and checkpoints are git-ignored (results/protocols/.gitignore).
